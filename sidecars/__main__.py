@@ -1,0 +1,3 @@
+from sidecars.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The runtime every helper stands on: settings, logging, admin server, lifecycle, discovery."""

@@ -1,0 +1,106 @@
+"""The helper contract: a subclass with a name, a settings class and one ``run()`` coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import ClassVar, Generic, TypeVar
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from .settings import Settings
+
+__all__ = ["Command", "HealthCheck", "Helper", "HelperContext"]
+
+S = TypeVar("S", bound=Settings)
+
+HealthCheck = Callable[[], str | None]
+"""Returns ``None`` while healthy, else the reason ``/healthz`` reports."""
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""An admin route's handler."""
+
+Command = Callable[[Sequence[str]], int]
+"""An extra CLI word of a helper (``sidecars nginxlog check FILE``): argv in, exit code out."""
+
+
+class HelperContext(Generic[S]):
+    """Everything the runtime hands a running helper.
+
+    The helper reads its settings, logs through ``log``, registers its collectors in
+    ``registry``, calls ``ready()`` once it serves, and returns (or stops its loops)
+    soon after ``stopping`` is set.
+    """
+
+    def __init__(self, name: str, settings: S, registry: CollectorRegistry) -> None:
+        self.name = name
+        self.settings = settings
+        self.registry = registry
+        self.log = logging.getLogger(f"sidecars.{name}")
+        self.stopping = asyncio.Event()
+        self.is_ready = False
+        self.draining = False
+        self.not_ready_reason = "starting"
+        self.health_checks: list[HealthCheck] = []
+        self.routes: dict[str, dict[str, Handler]] = {}
+        self.reload_handlers: list[Callable[[], Awaitable[None] | None]] = []
+        self.admin_url: str | None = None
+
+    def ready(self) -> None:
+        """Say the helper serves: ``/readyz`` answers 200 (until draining starts)."""
+        if not self.is_ready:
+            self.log.info("ready")
+        self.is_ready = True
+
+    def not_ready(self, reason: str) -> None:
+        """Take the helper out of service: ``/readyz`` answers 503 with ``reason``."""
+        self.is_ready = False
+        self.draining = False
+        self.not_ready_reason = reason
+
+    def add_health_check(self, check: HealthCheck) -> None:
+        """Make ``/healthz`` fail (so the kubelet restarts us) while ``check`` returns a reason."""
+        self.health_checks.append(check)
+
+    def add_route(self, method: str, path: str, handler: Handler) -> None:
+        """Serve an extra endpoint on the admin server, such as ``POST /sync``."""
+        self.routes.setdefault(path, {})[method.upper()] = handler
+
+    def on_reload(self, handler: Callable[[], Awaitable[None] | None]) -> None:
+        """Run ``handler`` on SIGHUP, the conventional 'reread your configuration' signal."""
+        self.reload_handlers.append(handler)
+
+    async def sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until stopping; ``True`` means the helper should stop."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), timeout=max(seconds, 0))
+        return self.stopping.is_set()
+
+
+class Helper(Generic[S]):
+    """Base class of every helper, built in or third-party.
+
+    Set ``name`` (the CLI word and entry-point key), ``settings_class``, optionally
+    ``admin_port`` in the settings class and ``commands``, and implement ``run()``.
+    The class docstring's first line is the description ``sidecars list`` shows.
+    """
+
+    name: ClassVar[str]
+    settings_class: ClassVar[type[Settings]]
+    commands: ClassVar[Mapping[str, Command]] = {}
+
+    async def run(self, ctx: HelperContext[S]) -> None:
+        """Do the helper's work until done (one-shot helpers) or until ``ctx.stopping``.
+
+        Raise ``HelperError`` for a failure the operator should read (exit 1), or
+        ``ConfigError`` for a setting that turned out to be unusable (exit 2).
+        """
+        raise NotImplementedError
+
+    @classmethod
+    def description(cls) -> str:
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""

@@ -1,0 +1,122 @@
+"""Start, serve and stop one helper: settings, logging, event loop, signals, exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .admin import AdminServer
+from .errors import ConfigError, HelperError
+from .helper import Helper, HelperContext
+from .logging import configure_logging
+from .metrics import RuntimeCollector, new_registry
+from .settings import Settings
+
+__all__ = ["run_helper"]
+
+log = logging.getLogger("sidecars.runtime")
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a Linux dependency
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run_helper(helper_cls: type[Helper[Any]], environ: Mapping[str, str] | None = None) -> int:
+    """Run ``helper_cls`` to the end and return the process exit code (0, 1 or 2)."""
+    environ = os.environ if environ is None else environ
+    try:
+        settings = helper_cls.settings_class.from_env(environ)
+    except ConfigError as exc:
+        print(f"sidecars {helper_cls.name}: {exc.render()}", file=sys.stderr)
+        return ConfigError.exit_code
+    configure_logging(helper_cls.name, settings.log_level, settings.log_format)
+    for warning in helper_cls.settings_class.unknown_variables(environ):
+        log.warning(warning)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(_serve(helper_cls, settings))
+
+
+async def _serve(helper_cls: type[Helper[Any]], settings: Settings) -> int:
+    loop = asyncio.get_running_loop()
+    ctx: HelperContext[Any] = HelperContext(helper_cls.name, settings, new_registry())
+    ctx.registry.register(RuntimeCollector(ctx))
+    admin = AdminServer(ctx)
+    if settings.admin_addr is not None:
+        try:
+            ctx.admin_url = await admin.start(settings.admin_addr)
+        except OSError as exc:
+            log.error("cannot start the admin server on %s: %s", settings.admin_addr, exc)
+            return ConfigError.exit_code
+        log.info("admin server listening", extra={"url": ctx.admin_url})
+
+    task = asyncio.create_task(helper_cls().run(ctx), name=f"{helper_cls.name}.run")
+    signalled: list[str] = []
+
+    def on_stop_signal(name: str) -> None:
+        if signalled:
+            log.warning("second stop signal, cancelling now", extra={"signal": name})
+            task.cancel()
+            return
+        signalled.append(name)
+        log.info("stop signal received, draining", extra={"signal": name})
+        ctx.draining = True
+        ctx.stopping.set()
+        loop.call_later(float(settings.drain_timeout), _drain_expired, task)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_stop_signal, sig.name)
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_reload(ctx)))
+    try:
+        return await _outcome(task, signalled)
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+        await admin.stop()
+
+
+async def _outcome(task: asyncio.Task[None], signalled: list[str]) -> int:
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not signalled:
+            raise
+        log.info("stopped")
+        return 0
+    except ConfigError as exc:
+        log.error(exc.render())
+        return ConfigError.exit_code
+    except HelperError as exc:
+        log.error(str(exc))
+        return HelperError.exit_code
+    except Exception:
+        log.exception("helper crashed")
+        return HelperError.exit_code
+    log.info("stopped" if signalled else "done")
+    return 0
+
+
+def _drain_expired(task: asyncio.Task[None]) -> None:
+    if not task.done():
+        log.warning("drain timeout reached, cancelling")
+        task.cancel()
+
+
+async def _reload(ctx: HelperContext[Any]) -> None:
+    log.info("reload signal received")
+    for handler in ctx.reload_handlers:
+        try:
+            result = handler()
+            if result is not None:
+                await result
+        except Exception:
+            log.exception("reload failed")

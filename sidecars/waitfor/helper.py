@@ -1,0 +1,99 @@
+"""Block until every dependency answers: the init-container pattern."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+
+from sidecars import Backoff, Helper, HelperContext, HelperError
+
+from .metrics import TargetStats, WaitForCollector
+from .settings import WaitForSettings
+from .targets import Target
+
+_PROGRESS_EVERY = 10.0
+
+
+class WaitFor(Helper[WaitForSettings]):
+    """Wait until TCP, HTTP, file and DNS dependencies answer, then exit 0."""
+
+    name = "waitfor"
+    settings_class = WaitForSettings
+
+    async def run(self, ctx: HelperContext[WaitForSettings]) -> None:
+        settings = ctx.settings
+        stats = {str(target): TargetStats() for target in settings.targets}
+        ctx.registry.register(WaitForCollector(stats))
+        errors: dict[str, str] = {}
+        connector = aiohttp.TCPConnector(ssl=not settings.http_insecure, force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            waits = [
+                _wait(ctx, session, target, stats[str(target)], errors)
+                for target in settings.targets
+            ]
+            try:
+                async with asyncio.timeout(settings.timeout or None):
+                    await asyncio.gather(*waits)
+            except TimeoutError:
+                pending = [
+                    f"{name} ({errors.get(name, 'no answer')})"
+                    for name, target_stats in stats.items()
+                    if not target_stats.up
+                ]
+                raise HelperError(
+                    f"gave up after {settings.timeout} waiting for: {', '.join(pending)}"
+                ) from None
+        if not ctx.stopping.is_set():
+            ctx.ready()
+            ctx.log.info("all targets answered", extra={"targets": list(stats)})
+
+
+async def _wait(
+    ctx: HelperContext[WaitForSettings],
+    session: aiohttp.ClientSession,
+    target: Target,
+    stats: TargetStats,
+    errors: dict[str, str],
+) -> None:
+    settings = ctx.settings
+    name = str(target)
+    started = time.monotonic()
+    last_report = 0.0
+    delays = Backoff(settings.interval, settings.max_interval).delays()
+    while not ctx.stopping.is_set():
+        stats.attempts += 1
+        try:
+            await target.check(session, settings.attempt_timeout)
+        except (OSError, TimeoutError) as exc:
+            stats.failures += 1
+            reason = _reason(exc, settings.attempt_timeout)
+            errors[name] = reason
+            now = time.monotonic()
+            stats.wait_seconds = now - started
+            if now - last_report >= _PROGRESS_EVERY or stats.failures == 1:
+                ctx.log.info(
+                    "waiting for target",
+                    extra={"target": name, "error": reason, "attempts": stats.attempts},
+                )
+                last_report = now
+            await ctx.sleep(next(delays))
+            continue
+        stats.up = True
+        stats.wait_seconds = time.monotonic() - started
+        ctx.log.info(
+            "target answered",
+            extra={
+                "target": name,
+                "attempts": stats.attempts,
+                "waited": round(stats.wait_seconds, 3),
+            },
+        )
+        return
+
+
+def _reason(exc: BaseException, timeout: float) -> str:
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:g}s"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
