@@ -46,7 +46,7 @@ def text_table(settings: type[Settings]) -> str:
 
 
 _BLOCK = re.compile(
-    r"(<!-- BEGIN settings (?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- END settings (?P=name) -->)",
+    r"(<!-- BEGIN settings (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END settings (?P=name) -->)",
     re.DOTALL,
 )
 
@@ -58,6 +58,6 @@ def update_readme(text: str, helpers: Mapping[str, Callable[[], type[Any]]]) -> 
         loader = helpers.get(match["name"])
         if loader is None:
             return match[0]
-        return match[1] + markdown_table(loader().settings_class) + match[4]
+        return match[1] + markdown_table(loader().settings_class) + "\n" + match[4]
 
     return _BLOCK.sub(render, text)

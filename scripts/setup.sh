@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything the tests and benchmarks need on a fresh Debian machine (as root):
+# the real peers they run (git, sshd, nginx, haproxy, redis, promtool, mtail, wrk) and the
+# project itself, with its dev tools, in .venv. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  git openssh-server openssh-client curl
+  nginx-light haproxy redis-server redis-tools
+  prometheus mtail wrk
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[dev]' -e examples/custom-helper
