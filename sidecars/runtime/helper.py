@@ -48,6 +48,7 @@ class HelperContext(Generic[S]):
         self.routes: dict[str, dict[str, Handler]] = {}
         self.reload_handlers: list[Callable[[], Awaitable[None] | None]] = []
         self.admin_url: str | None = None
+        self._stop: Callable[[str], None] = lambda reason: self.stopping.set()
 
     def ready(self) -> None:
         """Say the helper serves: ``/readyz`` answers 200 (until draining starts)."""
@@ -72,6 +73,10 @@ class HelperContext(Generic[S]):
     def on_reload(self, handler: Callable[[], Awaitable[None] | None]) -> None:
         """Run ``handler`` on SIGHUP, the conventional 'reread your configuration' signal."""
         self.reload_handlers.append(handler)
+
+    def shutdown(self, reason: str) -> None:
+        """Start the same drain as SIGTERM (e.g. ``POST /quitquitquit`` for a Job's sidecar)."""
+        self._stop(reason)
 
     async def sleep(self, seconds: float) -> bool:
         """Wait ``seconds`` or until stopping; ``True`` means the helper should stop."""

@@ -64,15 +64,16 @@ async def _serve(helper_cls: type[Helper[Any]], settings: Settings) -> int:
 
     def on_stop_signal(name: str) -> None:
         if signalled:
-            log.warning("second stop signal, cancelling now", extra={"signal": name})
+            log.warning("second stop request, cancelling now", extra={"reason": name})
             task.cancel()
             return
         signalled.append(name)
-        log.info("stop signal received, draining", extra={"signal": name})
+        log.info("stopping, draining", extra={"reason": name})
         ctx.draining = True
         ctx.stopping.set()
         loop.call_later(float(settings.drain_timeout), _drain_expired, task)
 
+    ctx._stop = on_stop_signal
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_stop_signal, sig.name)
     loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_reload(ctx)))
