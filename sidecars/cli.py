@@ -19,6 +19,7 @@ __all__ = ["main", "main_for"]
 
 USAGE = """\
 usage: sidecars <helper> [--help | <command> ...]   run a helper, configured by environment
+                                                    (<helper>: a name, or package.module:Class)
        sidecars list                                 the helpers installed
        sidecars probe URL [--timeout 3s]              exit 0 if URL answers HTTP 2xx
        sidecars docs [--check | --write] README.md    the settings tables of the README

@@ -6,6 +6,7 @@ and run exactly like ours.
 
 from __future__ import annotations
 
+from importlib import import_module
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -25,11 +26,25 @@ def available() -> dict[str, EntryPoint]:
 
 
 def load(name: str) -> type[Helper[Any]]:
-    """Import the helper registered as ``name``; ``LookupError`` if there is none."""
-    ep = available().get(name)
-    if ep is None:
-        raise LookupError(name)
-    helper = ep.load()
+    """Import the helper registered as ``name``, or at ``package.module:Class``.
+
+    The second form runs a helper that is not packaged yet. ``LookupError`` if there is none.
+    """
+    if ":" in name:
+        module, _, attr = name.partition(":")
+        try:
+            helper = getattr(import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+            raise LookupError(name) from None
+        except AttributeError:
+            raise LookupError(name) from None
+    else:
+        ep = available().get(name)
+        if ep is None:
+            raise LookupError(name)
+        helper = ep.load()
     if not (isinstance(helper, type) and issubclass(helper, Helper)):
-        raise TypeError(f"entry point {ep.value!r} for {name!r} is not a Helper subclass")
+        raise TypeError(f"{name!r} is not a Helper subclass")
     return helper

@@ -1,0 +1,85 @@
+"""The example helper, run the way a user's CI would run theirs: as a real process."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from sidecars_reloader import Reloader
+
+from sidecars.runtime import discovery
+from sidecars.testing import HelperProcess
+
+
+@pytest.fixture
+async def app() -> AsyncIterator[tuple[str, list[str]]]:
+    """A stand-in application with a reload endpoint that records each call."""
+    calls: list[str] = []
+
+    async def reload(request: web.Request) -> web.Response:
+        calls.append(request.method)
+        return web.Response(text="reloaded\n")
+
+    application = web.Application()
+    application.router.add_post("/-/reload", reload)
+    runner = web.AppRunner(application)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}/-/reload", calls
+    await runner.cleanup()
+
+
+def test_the_entry_point_makes_it_a_sidecars_helper() -> None:
+    assert "reloader" in discovery.available()
+    assert discovery.load("reloader") is Reloader
+
+
+async def test_a_config_change_posts_to_the_app_and_counts(
+    app: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    url, calls = app
+    env = {"RELOADER_WATCH_DIR": str(tmp_path), "RELOADER_RELOAD_URL": url}
+    async with HelperProcess("reloader", env) as proc:
+        await proc.wait_ready()
+        (tmp_path / "app.conf").write_text("level = debug\n")
+        await proc.wait_log(lambda e: e["msg"] == "reloaded")
+        assert calls == ["POST"]
+        assert await proc.sample("reloader_reloads_total", outcome="success") == 1
+        assert await proc.stop() == 0
+
+
+async def test_a_failing_app_is_retried_then_counted_as_a_failure(tmp_path: Path) -> None:
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    env = {
+        "RELOADER_WATCH_DIR": str(tmp_path),
+        "RELOADER_RELOAD_URL": f"http://127.0.0.1:{port}/-/reload",
+        "RELOADER_RETRIES": "2",
+    }
+    try:
+        async with HelperProcess("reloader", env) as proc:
+            await proc.wait_ready()
+            (tmp_path / "app.conf").write_text("x\n")
+            await proc.wait_log(lambda e: e["msg"] == "reload failed" and e["attempt"] == 2)
+            for _ in range(100):
+                if await proc.sample("reloader_reloads_total", outcome="failure") == 1:
+                    break
+                await asyncio.sleep(0.05)
+            assert await proc.sample("reloader_reloads_total", outcome="failure") == 1
+            assert await proc.sample("reloader_reloads_total", outcome="success") == 0
+    finally:
+        server.close()
+
+
+def test_missing_settings_are_a_configuration_error() -> None:
+    from sidecars import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        Reloader.settings_class.from_env({})
+    assert [p.variable for p in caught.value.problems] == [
+        "RELOADER_WATCH_DIR",
+        "RELOADER_RELOAD_URL",
+    ]

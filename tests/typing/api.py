@@ -1,0 +1,40 @@
+"""Type-checked by mypy in CI, never run: pins the public API that custom helpers use."""
+
+from typing import assert_type
+
+from aiohttp import web
+
+from sidecars import Duration, Helper, HelperContext, HostPort, Secret, Settings, setting
+
+
+class Example(Settings, prefix="EX_", admin_port=9999):
+    wait: Duration = setting(default="1s", help="a duration")
+    names: list[str] = setting(default="", help="a list")
+    token: Secret = setting(default="", help="a secret")
+    limit: int | None = setting(default=None, help="optional")
+
+
+settings = Example.from_env({})
+assert_type(settings, Example)
+assert_type(settings.wait, Duration)
+assert_type(settings.names, list[str])
+assert_type(settings.token, Secret)
+assert_type(settings.limit, int | None)
+assert_type(settings.admin_addr, HostPort | None)
+Example(wait=Duration(2.0), names=["a"])  # keyword-only, every field has a default
+
+
+class ExampleHelper(Helper[Example]):
+    name = "example"
+    settings_class = Example
+
+    async def run(self, ctx: HelperContext[Example]) -> None:
+        assert_type(ctx.settings.wait, Duration)
+
+        async def handler(request: web.Request) -> web.Response:
+            return web.Response()
+
+        ctx.add_route("POST", "/x", handler)
+        ctx.ready()
+        while not await ctx.sleep(ctx.settings.wait):
+            pass
