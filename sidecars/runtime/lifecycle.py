@@ -76,7 +76,14 @@ async def _serve(helper_cls: type[Helper[Any]], settings: Settings) -> int:
     ctx._stop = on_stop_signal
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_stop_signal, sig.name)
-    loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(_reload(ctx)))
+    reloads: set[asyncio.Task[None]] = set()
+
+    def on_reload_signal() -> None:
+        reload = loop.create_task(_reload(ctx))
+        reloads.add(reload)
+        reload.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, on_reload_signal)
     try:
         return await _outcome(task, signalled)
     finally:
