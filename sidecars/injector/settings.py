@@ -6,6 +6,8 @@ from pathlib import Path
 
 from sidecars import ByteSize, Duration, HostPort, Problem, Settings, setting
 
+from .templates import DNS_LABEL
+
 _PREFIX_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.-")
 
 
@@ -41,13 +43,30 @@ class InjectorSettings(Settings, prefix="INJECTOR_", admin_port=9402):
     )
 
     def validate(self) -> list[Problem]:
+        problems = []
         prefix = self.annotation_prefix
         if not prefix or not set(prefix) <= _PREFIX_CHARS or len(prefix) > 200:
-            return [
+            problems.append(
                 Problem(
                     "INJECTOR_ANNOTATION_PREFIX",
                     prefix,
                     "expected a lower-case DNS domain such as sidecars.io",
                 )
-            ]
-        return []
+            )
+        if not DNS_LABEL.fullmatch(self.shared_volume):
+            problems.append(
+                Problem(
+                    "INJECTOR_SHARED_VOLUME",
+                    self.shared_volume,
+                    "expected a volume name: lower-case letters, digits and '-', at most 63",
+                )
+            )
+        if self.shutdown_delay >= self.drain_timeout:
+            problems.append(
+                Problem(
+                    "INJECTOR_SHUTDOWN_DELAY",
+                    str(self.shutdown_delay),
+                    f"must be shorter than INJECTOR_DRAIN_TIMEOUT ({self.drain_timeout})",
+                )
+            )
+        return problems
