@@ -15,8 +15,11 @@ from .metrics import InjectorCollector, InjectorStats
 from .review import Admission
 from .server import WebhookServer
 from .settings import InjectorSettings
-from .templates import load_templates
+from .templates import load_templates, parse_templates
 from .tls import ServingCertificate
+
+_POLL_INTERVAL = 60.0
+_RETRY_WATCH = 5.0
 
 
 class Injector(Helper[InjectorSettings]):
@@ -57,15 +60,20 @@ class Injector(Helper[InjectorSettings]):
             "webhook listening",
             extra={"url": url, "helpers": sorted(admission.templates)},
         )
-        watcher = asyncio.create_task(reloader.watch(), name="injector.watch")
+        watchers = [
+            asyncio.create_task(reloader.watch(), name="injector.watch"),
+            asyncio.create_task(reloader.poll(), name="injector.poll"),
+        ]
         ctx.ready()
         try:
             await ctx.stopping.wait()
             await asyncio.sleep(float(settings.shutdown_delay))
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            for task in watchers:
+                task.cancel()
+            for task in watchers:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await server.stop()
 
 
@@ -87,30 +95,57 @@ class Reloader:
         self.admission = admission
         self.stats = stats
         self.templates_text = templates_text
+        self.refused_text: str | None = None
 
     async def watch(self) -> None:
         settings = self.ctx.settings
         paths = {p.parent for p in (settings.tls_cert, settings.tls_key, settings.templates)}
-        changes = awatch(*paths, stop_event=self.ctx.stopping, debounce=400, step=50)
-        async for _ in changes:
+        while not self.ctx.stopping.is_set():
+            try:
+                changes = awatch(*paths, stop_event=self.ctx.stopping, debounce=400, step=50)
+                async for _ in changes:
+                    self.reload()
+            except Exception as exc:  # a directory replaced or gone: watch again soon
+                self.ctx.log.warning("watching for file changes failed, retrying: %s", exc)
+                await self.ctx.sleep(_RETRY_WATCH)
+
+    async def poll(self) -> None:
+        """Also look now and then: some volume types never deliver change events."""
+        while not await self.ctx.sleep(_POLL_INTERVAL):
             self.reload()
 
     def reload(self) -> None:
+        self._reload_certificate()
+        self._reload_templates()
+
+    def _reload_certificate(self) -> None:
         try:
-            if self.certificate.load():
-                self.stats.reloaded("tls", True)
-                self.stats.cert_expiry = self.certificate.expires_at
-                self.ctx.log.info("serving certificate reloaded")
+            changed = self.certificate.load()
         except ConfigError as exc:
             self.stats.reloaded("tls", False)
             self.ctx.log.error("certificate not reloaded, keeping the old one: %s", exc.render())
+            return
+        if changed:
+            self.stats.reloaded("tls", True)
+            self.stats.cert_expiry = self.certificate.expires_at
+            self.ctx.log.info(
+                "serving certificate reloaded", extra={"expires_at": self.certificate.expires_at}
+            )
+
+    def _reload_templates(self) -> None:
+        path = self.ctx.settings.templates
         try:
-            text, templates = load_templates(self.ctx.settings.templates)
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            text = f"unreadable: {exc}"
+        if text in (self.templates_text, self.refused_text):
+            return
+        try:
+            templates = parse_templates(text, str(path))
         except ConfigError as exc:
+            self.refused_text = text
             self.stats.reloaded("templates", False)
             self.ctx.log.error("templates not reloaded, keeping the old ones: %s", exc.render())
-            return
-        if text == self.templates_text:
             return
         self.templates_text = text
         self.admission.templates = templates

@@ -23,7 +23,6 @@ __all__ = ["Admission", "Answer"]
 _API_VERSION = "admission.k8s.io/v1"
 _MAX_WARNINGS = 16
 _MAX_WARNING_CHARS = 256
-_OPT_IN = {"true", "enabled"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +105,7 @@ class Admission:
         annotations = metadata.get("annotations") or {}
         if not isinstance(labels, dict) or not isinstance(annotations, dict):
             raise NotUnderstood("metadata.labels and .annotations must be mappings")
-        if str(labels.get(self.label, "")).lower() not in _OPT_IN:
+        if labels.get(self.label) != "true":
             return "skipped", None
         if self.status_key in annotations:
             return "already_injected", None

@@ -33,6 +33,7 @@ class ServingCertificate:
         self.context.set_alpn_protocols(["http/1.1"])
         self.expires_at = 0.0
         self._loaded: tuple[bytes, bytes] | None = None
+        self._refused: tuple[bytes, bytes] | None = None
 
     def load(self) -> bool:
         """Load the files if they changed; ``True`` if a new pair is now served.
@@ -42,8 +43,9 @@ class ServingCertificate:
         """
         cert = _read("INJECTOR_TLS_CERT", self.cert_path)
         key = _read("INJECTOR_TLS_KEY", self.key_path)
-        if (cert, key) == self._loaded:
+        if (cert, key) in (self._loaded, self._refused):
             return False
+        self._refused = (cert, key)  # until it proves good: a bad pair is reported once
         try:
             expires = x509.load_pem_x509_certificate(cert).not_valid_after_utc.timestamp()
         except ValueError as exc:
@@ -66,7 +68,7 @@ class ServingCertificate:
                     ]
                 ) from None
             self.context.load_cert_chain(cert_file, key_file, password=_no_password)
-        self._loaded = (cert, key)
+        self._loaded, self._refused = (cert, key), None
         self.expires_at = expires
         return True
 

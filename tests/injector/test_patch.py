@@ -8,6 +8,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sidecars.injector.patch import build_patch, pointer
 from sidecars.injector.plan import HelperPlan, read_plan
@@ -193,3 +195,25 @@ def test_every_fixture_is_a_valid_pod_before_injection(fixture: str) -> None:
 def test_small_templates_fixture_parses() -> None:
     _, templates = load_templates(FIXTURES / "templates-small.yaml")
     assert templates["gitsync"].role == "sidecar"
+
+
+def test_fields_newer_than_the_schema_pass_through() -> None:
+    obj = pod("deployment")
+    obj["spec"]["someFutureField"] = {"enabled": True}
+    obj["spec"]["containers"][0]["futureKnob"] = [1, 2]
+    obj["metadata"]["annotations"]["sidecars.io/native"] = "true"
+    annotations = obj["metadata"]["annotations"]
+    plan = read_plan(annotations, "sidecars.io", TEMPLATES, native=False, volume="v")
+    ops, _ = build_patch(obj, plan, STATUS)
+    patched = apply(obj, ops)
+    assert patched["spec"]["someFutureField"] == {"enabled": True}
+    assert patched["spec"]["containers"][0]["futureKnob"] == [1, 2]
+    assert all(op["op"] == "add" for op in ops)
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_any_annotation_key_is_addressed_exactly(key: str) -> None:
+    obj = {"metadata": {"annotations": {"a": "b"}}}
+    ops = [{"op": "add", "path": pointer("metadata", "annotations", key), "value": "v"}]
+    patched = apply(obj, ops)
+    assert patched["metadata"]["annotations"] == {"a": "b", key: "v"}  # key "a" replaces "b"
