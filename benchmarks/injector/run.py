@@ -1,11 +1,13 @@
 """Admission latency of the sidecar injector under concurrent requests.
 
 Starts ``sidecars injector`` as a real process with the shipped templates, and beside it
-a bare aiohttp HTTPS server that answers every POST with a canned AdmissionReview (the
-"direct path": TLS, HTTP and JSON transport, no injection logic). The same client sends
-the same AdmissionReview (a Deployment's Pod opting into three helpers) to both, with
-1, 4 and 16 requests in flight over keep-alive connections, then at the highest level
-with a new TLS handshake per request. Prints p50/p99/max per path and the ratio injector / direct.
+a bare aiohttp HTTPS server (uvloop too) that answers every POST with a canned
+AdmissionReview: the "direct path", i.e. TLS, HTTP and JSON parsing without injection.
+The same client sends the same AdmissionReview (a Deployment's Pod opting into three
+helpers) to both, at 1, 4 and 16 requests in flight over keep-alive connections, then at
+the highest level with a new TLS handshake per request. Prints p50/p99/max per path and
+the ratio injector / direct, then the injector's own histogram (time inside the server).
+Both servers write their logs to a file, as in a container; the client parses none.
 
 Run: .venv/bin/python benchmarks/injector/run.py [--requests 4000] [--concurrency 1,4,16]
 """
@@ -15,19 +17,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
+import os
+import socket
 import ssl
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import aiohttp
 import uvloop
 import yaml
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -35,7 +41,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 from injector.kube import pod, review  # noqa: E402
 
 from sidecars.injector.certs import issue  # noqa: E402
-from sidecars.testing import HelperProcess  # noqa: E402
 
 
 def serve_direct(port: int, cert: str, key: str) -> None:
@@ -49,8 +54,7 @@ def serve_direct(port: int, cert: str, key: str) -> None:
     ).encode()
 
     async def mutate(request: web.Request) -> web.Response:
-        body = await request.read()
-        json.loads(body)
+        json.loads(await request.read())
         return web.Response(body=canned, content_type="application/json")
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -61,35 +65,42 @@ def serve_direct(port: int, cert: str, key: str) -> None:
     web.run_app(app, host="127.0.0.1", port=port, ssl_context=context, access_log=None, print=None)
 
 
-@contextlib.asynccontextmanager
-async def direct_server(tmp: Path) -> AsyncIterator[str]:
-    with contextlib.closing(__import__("socket").socket()) as sock:
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        __file__,
-        "--serve-direct",
-        str(port),
-        str(tmp / "tls.crt"),
-        str(tmp / "tls.key"),
-    )
-    url = f"https://127.0.0.1:{port}"
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _text(path: Path) -> str:
+    return path.read_text(errors="replace")
+
+
+@contextlib.asynccontextmanager
+async def server(
+    argv: Sequence[str], port: int, log: Path, env: dict[str, str]
+) -> AsyncIterator[None]:
+    """A server process, logs to a file; returns once ``port`` accepts connections."""
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            *argv, env={**os.environ, **env}, stdout=sink, stderr=sink
+        )
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 20
         while True:
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
                 writer.close()
                 break
             except OSError:
-                if time.monotonic() > deadline:
-                    raise
+                if process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{argv} did not start:\n{_text(log)}") from None
                 await asyncio.sleep(0.05)
-        yield url
+        yield
     finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
+        if process.returncode is None:
+            process.terminate()
+        await asyncio.wait_for(process.wait(), 20)
 
 
 async def measure(
@@ -98,15 +109,11 @@ async def measure(
     latencies: list[float] = []
     remaining = requests
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=fresh)
+    headers = {"Content-Type": "application/json"}
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def one() -> None:
-            async with session.post(
-                url + "/mutate",
-                data=body,
-                ssl=client_ssl,
-                headers={"Content-Type": "application/json"},
-            ) as response:
+            async with session.post(url, data=body, ssl=client_ssl, headers=headers) as response:
                 await response.read()
                 assert response.status == 200, response.status
 
@@ -127,7 +134,10 @@ async def measure(
 
 def summary(latencies: list[float]) -> dict[str, float]:
     ordered = sorted(latencies)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
     return {
         "p50": pick(0.50),
         "p99": pick(0.99),
@@ -136,10 +146,31 @@ def summary(latencies: list[float]) -> dict[str, float]:
     }
 
 
+async def server_histogram(admin_url: str) -> str:
+    async with aiohttp.ClientSession() as session, session.get(admin_url + "/metrics") as resp:
+        text = await resp.text()
+    for family in text_string_to_metric_families(text):
+        if family.name != "injector_admission_duration_seconds":
+            continue
+        values = {s.name: s.value for s in family.samples}
+        count = values["injector_admission_duration_seconds_count"]
+        mean = values["injector_admission_duration_seconds_sum"] / count
+        bound = next(
+            s.labels["le"]
+            for s in family.samples
+            if s.name.endswith("_bucket") and s.value >= 0.99 * count
+        )
+        return (
+            f"inside the injector ({int(count)} admissions): mean {mean * 1000:.3f} ms, "
+            f"p99 at or below {float(bound) * 1000:g} ms"
+        )
+    return "no histogram"
+
+
 async def main(requests: int, concurrency: list[int]) -> None:
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
-        ca, cert, key = issue(["localhost"], [__import__("ipaddress").ip_address("127.0.0.1")])
+        ca, cert, key = issue(["localhost"], [ipaddress.ip_address("127.0.0.1")])
         (tmp / "tls.crt").write_bytes(cert)
         (tmp / "tls.key").write_bytes(key)
         configmap = yaml.safe_load(
@@ -148,53 +179,47 @@ async def main(requests: int, concurrency: list[int]) -> None:
         (tmp / "templates.yaml").write_text(configmap["data"]["templates.yaml"])
         client_ssl = ssl.create_default_context(cadata=ca.decode())
         body = json.dumps(review(pod("deployment"))).encode()
+        hook_port, admin_port, direct_port = free_port(), free_port(), free_port()
         env = {
             "INJECTOR_TLS_CERT": str(tmp / "tls.crt"),
             "INJECTOR_TLS_KEY": str(tmp / "tls.key"),
             "INJECTOR_TEMPLATES": str(tmp / "templates.yaml"),
-            "INJECTOR_LISTEN_ADDR": "127.0.0.1:0",
+            "INJECTOR_LISTEN_ADDR": f"127.0.0.1:{hook_port}",
+            "INJECTOR_ADMIN_ADDR": f"127.0.0.1:{admin_port}",
             "INJECTOR_SHUTDOWN_DELAY": "0s",
-            "INJECTOR_LOG_LEVEL": "info",  # one JSON line per injection, as in production
         }
-        async with HelperProcess("injector", env) as proc, direct_server(tmp) as direct_url:
-            await proc.wait_ready()
-            line = await proc.wait_log(lambda e: e.get("msg") == "webhook listening")
-            injector_url = str(line["url"])
-            print(f"{requests} AdmissionReviews of {len(body)} bytes per keep-alive row\n")
+        injector_argv = [sys.executable, "-m", "sidecars", "injector"]
+        direct_argv = [sys.executable, __file__, "--serve-direct", str(direct_port)]
+        direct_argv += [str(tmp / "tls.crt"), str(tmp / "tls.key")]
+        async with (
+            server(injector_argv, hook_port, tmp / "injector.log", env),
+            server(direct_argv, direct_port, tmp / "direct.log", {}),
+        ):
+            urls = {
+                "direct": f"https://127.0.0.1:{direct_port}/mutate",
+                "injector": f"https://127.0.0.1:{hook_port}/mutate",
+            }
+            print(f"AdmissionReview of {len(body)} bytes; {requests} per keep-alive row\n")
             print(f"{'path':<44}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'req/s':>8}")
             runs = [(level, False) for level in concurrency] + [(concurrency[-1], True)]
             for level, fresh in runs:
                 mode = f"{level} in flight" + (", new TLS handshake each" if fresh else "")
                 count = requests // 4 if fresh else requests
                 rows = {}
-                for name, url in (("direct", direct_url), ("injector", injector_url)):
+                for name, url in urls.items():
                     started = time.perf_counter()
                     latencies = await measure(url, client_ssl, body, count, level, fresh)
                     elapsed = time.perf_counter() - started
                     rows[name] = stats = summary(latencies)
-                    label = f"{name}, {mode}"
                     print(
-                        f"{label:<44}{stats['p50']:8.2f}{stats['p99']:8.2f}"
+                        f"{name + ', ' + mode:<44}{stats['p50']:8.2f}{stats['p99']:8.2f}"
                         f"{stats['max']:8.2f}{count / elapsed:8.0f}"
                     )
                 p50 = rows["injector"]["p50"] / rows["direct"]["p50"]
                 p99 = rows["injector"]["p99"] / rows["direct"]["p99"]
                 print(f"{'  ratio injector / direct':<44}{p50:7.2f}x{p99:7.2f}x\n")
-            samples = await proc.metrics()
-            family = samples["injector_admission_duration_seconds"]
-            hist = {s.name: s.value for s in family}
-            count = hist["injector_admission_duration_seconds_count"]
-            bound = next(
-                s.labels["le"]
-                for s in family
-                if s.name.endswith("_bucket") and s.value >= 0.99 * count
-            )
-            server_mean = (
-                hist["injector_admission_duration_seconds_sum"]
-                / hist["injector_admission_duration_seconds_count"]
-            )
-            print(f"server-side time per admission (histogram): mean {server_mean * 1000:.3f} ms, ")
-            print(f"p99 at or below {float(bound) * 1000:g} ms ({int(count)} admissions)")
+            print(await server_histogram(f"http://127.0.0.1:{admin_port}"))
+            print(f"load average now: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
