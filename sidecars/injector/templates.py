@@ -11,7 +11,8 @@ The file is a mounted ConfigMap, YAML or JSON (YAML is a superset), shaped as::
 
 ``container`` is any Kubernetes Container; it is copied into the Pod as written, so fields
 this code has never heard of pass through untouched. The injector sets only ``name`` (the
-helper's key), adds env values and volume mounts, and ``restartPolicy`` for native sidecars.
+helper's key), adds env values and the shared volume's mount, and ``restartPolicy`` for
+native sidecars.
 """
 
 from __future__ import annotations
@@ -138,6 +139,8 @@ def _check_container(where: str, role: Any, container: dict[str, Any], problems:
         isinstance(item, dict) and isinstance(item.get("name"), str) for item in env
     ):
         problems.append(f"{where}.container.env: expected a list of {{name, value}} mappings")
-    mounts = container.get("volumeMounts", [])
-    if not isinstance(mounts, list) or not all(isinstance(item, dict) for item in mounts):
-        problems.append(f"{where}.container.volumeMounts: expected a list of mappings")
+    if "volumeMounts" in container:
+        # a mount of a volume the Pod lacks would make the API server refuse the Pod
+        problems.append(
+            f"{where}.container.volumeMounts: leave it out; mountPath mounts the shared volume"
+        )

@@ -54,6 +54,10 @@ def test_json_is_accepted_too() -> None:
         ),
         ("helpers:\n  w:\n    mountPath: git\n    container: {image: x}\n", "helpers.w.mountPath"),
         ("helpers:\n  w:\n    container: {image: x, env: {A: b}}\n", "helpers.w.container.env"),
+        (
+            "helpers:\n  w:\n    container: {image: x, volumeMounts: [{name: t, mountPath: /t}]}\n",
+            "helpers.w.container.volumeMounts: leave it out",
+        ),
     ],
 )
 def test_mistakes_are_named(text: str, message: str) -> None:
