@@ -34,6 +34,8 @@ def review(
     obj: dict[str, Any], *, dry_run: bool = False, operation: str = "CREATE"
 ) -> dict[str, Any]:
     kind = obj.get("kind", "Pod")
+    metadata = obj.get("metadata")
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
     return {
         "apiVersion": "admission.k8s.io/v1",
         "kind": "AdmissionReview",
@@ -43,7 +45,7 @@ def review(
             "resource": {"group": "", "version": "v1", "resource": kind.lower() + "s"},
             "requestKind": {"group": "", "version": "v1", "kind": kind},
             "requestResource": {"group": "", "version": "v1", "resource": kind.lower() + "s"},
-            "namespace": obj.get("metadata", {}).get("namespace", "default"),
+            "namespace": namespace or "default",
             "operation": operation,
             "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller"},
             "object": copy.deepcopy(obj),
