@@ -74,9 +74,8 @@ class Admission:
             )
         request = review.get("request")
         uid = request.get("uid") if isinstance(request, dict) else None
-        if not isinstance(uid, str) or not uid:
+        if not isinstance(request, dict) or not isinstance(uid, str) or not uid:
             return _error("the AdmissionReview has no request.uid")
-        assert isinstance(request, dict)
         warnings: list[str] = []
         try:
             outcome, patch = self._decide(request, warnings)
@@ -90,12 +89,12 @@ class Admission:
         return self._respond(uid, outcome, patch, warnings)
 
     def _decide(self, request: dict[str, Any], warnings: list[str]) -> tuple[str, bytes | None]:
+        if request.get("operation") != "CREATE" or request.get("subResource"):
+            return "skipped", None
         kind = request.get("kind")
-        if not isinstance(kind, dict) or kind.get("kind") != "Pod" or request.get("subResource"):
+        if not isinstance(kind, dict) or kind.get("kind") != "Pod":
             what = kind.get("kind") if isinstance(kind, dict) else kind
             warnings.append(f"the sidecar injector handles Pods only; {what!r} allowed unchanged")
-            return "skipped", None
-        if request.get("operation") != "CREATE":
             return "skipped", None
         pod = request.get("object")
         _check_pod(pod)
