@@ -10,8 +10,12 @@ from typing import Any
 import yaml
 
 from sidecars.injector import InjectorSettings
+from sidecars.injector.patch import build_patch
+from sidecars.injector.plan import read_plan
+from sidecars.injector.templates import parse_templates
 
-from .kube import EXAMPLES, KUBERNETES
+from .kube import EXAMPLES, KUBERNETES, apply, validate
+from .test_templates import shipped_templates
 
 
 def documents() -> dict[str, dict[str, Any]]:
@@ -73,3 +77,21 @@ def test_the_deployment_uses_real_settings_and_mounts() -> None:
     assert ports == {8443, 9402}
     configmap = docs["ConfigMap/sidecars-injector-templates"]
     assert Path(env["INJECTOR_TEMPLATES"]).name in configmap["data"]
+
+
+def test_the_example_app_gets_what_its_comment_promises() -> None:
+    deployment = documents()["Deployment/web"]
+    template = deployment["spec"]["template"]
+    obj = {"apiVersion": "v1", "kind": "Pod", **template}
+    annotations = template["metadata"]["annotations"]
+    templates = parse_templates(shipped_templates(), "configmap")
+    plan = read_plan(annotations, "sidecars.io", templates, native=False, volume="sidecars-shared")
+    ops, injected = build_patch(obj, plan, "sidecars.io/status")
+    assert plan.warnings == []
+    assert injected == ["waitfor", "gitsync"]
+    patched = apply(obj, ops)
+    validate(patched)
+    web = patched["spec"]["containers"][0]
+    assert web["volumeMounts"] == [
+        {"name": "sidecars-shared", "mountPath": "/usr/share/nginx/html"}
+    ]
