@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
 from watchfiles import awatch
 
@@ -20,6 +21,8 @@ from .tls import ServingCertificate
 
 _POLL_INTERVAL = 60.0
 _RETRY_WATCH = 5.0
+_EXPIRY_WARNING = 7 * 86400.0
+_EXPIRY_REPEAT = 3600.0
 
 
 class Injector(Helper[InjectorSettings]):
@@ -96,6 +99,7 @@ class Reloader:
         self.stats = stats
         self.templates_text = templates_text
         self.refused_text: str | None = None
+        self.expiry_warned_at = 0.0
 
     async def watch(self) -> None:
         settings = self.ctx.settings
@@ -111,8 +115,24 @@ class Reloader:
 
     async def poll(self) -> None:
         """Also look now and then: some volume types never deliver change events."""
+        self.check_expiry()
         while not await self.ctx.sleep(_POLL_INTERVAL):
             self.reload()
+            self.check_expiry()
+
+    def check_expiry(self) -> None:
+        """An expiring serving certificate is the classic way webhooks break a cluster:
+        say so in the log every hour from a week before (the metric carries the date too)."""
+        now = time.time()
+        left = self.certificate.expires_at - now
+        if left > _EXPIRY_WARNING or now - self.expiry_warned_at < _EXPIRY_REPEAT:
+            return
+        self.expiry_warned_at = now
+        extra = {"expires_at": self.certificate.expires_at, "hours_left": round(left / 3600, 1)}
+        if left <= 0:
+            self.ctx.log.error("the serving certificate has expired: replace it", extra=extra)
+        else:
+            self.ctx.log.warning("the serving certificate expires soon", extra=extra)
 
     def reload(self) -> None:
         self._reload_certificate()

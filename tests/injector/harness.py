@@ -26,9 +26,9 @@ LOCAL = ["localhost"]
 LOCAL_IP = [ipaddress.ip_address("127.0.0.1")]
 
 
-def new_pair() -> tuple[bytes, bytes, bytes]:
+def new_pair(days: int = 30) -> tuple[bytes, bytes, bytes]:
     """(ca.crt, tls.crt, tls.key) for a server on 127.0.0.1."""
-    return issue(LOCAL, LOCAL_IP, days=2)
+    return issue(LOCAL, LOCAL_IP, days=days)
 
 
 def publish(directory: Path, files: dict[str, bytes]) -> None:

@@ -90,3 +90,10 @@ async def _until(condition: object, timeout: float = 20.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
+
+
+async def test_a_certificate_close_to_expiry_is_reported(tmp_path: Path) -> None:
+    async with injector(tmp_path, pair=new_pair(days=3)) as hook:
+        line = await hook.proc.wait_log(lambda e: "expires soon" in e.get("msg", ""))
+        assert line["level"] == "warning"
+        assert 47 < line["hours_left"] <= 72
