@@ -39,6 +39,7 @@ def build_patch(pod: Mapping[str, Any], plan: Plan, status_key: str) -> tuple[Pa
         for item in (spec.get(key) or ())
         if isinstance(item, Mapping)
     }
+    ports = _pod_ports(spec)
     ops: Patch = []
     inits: list[dict[str, Any]] = []
     sidecars: list[dict[str, Any]] = []
@@ -48,6 +49,13 @@ def build_patch(pod: Mapping[str, Any], plan: Plan, status_key: str) -> tuple[Pa
         if name in taken:
             plan.warnings.append(f"the Pod already has a container named {name}; not injected")
             continue
+        wanted = _container_ports(helper.template.container)
+        clash = [port for port in wanted if port in ports]
+        if clash:
+            owner = ports[clash[0]]
+            plan.warnings.append(f"{name} not injected: port {clash[0]} is taken by {owner}")
+            continue
+        ports.update(dict.fromkeys(wanted, name))
         container = _container(helper, plan)
         if helper.template.role == "init":
             inits.append(container)
@@ -68,6 +76,25 @@ def build_patch(pod: Mapping[str, Any], plan: Plan, status_key: str) -> tuple[Pa
     status = json.dumps({"injected": injected, "version": __version__}, separators=(",", ":"))
     _annotate(ops, pod, status_key, status)
     return ops, injected
+
+
+def _pod_ports(spec: Mapping[str, Any]) -> dict[int, str]:
+    """Ports in use, each with its container. All containers of a Pod share one network:
+    a helper whose admin port is taken could not start."""
+    return {
+        port: str(container.get("name"))
+        for key in ("containers", "initContainers")
+        for container in spec.get(key) or ()
+        for port in _container_ports(container)
+    }
+
+
+def _container_ports(container: Mapping[str, Any]) -> list[int]:
+    return [
+        port["containerPort"]
+        for port in container.get("ports") or ()
+        if isinstance(port, Mapping) and isinstance(port.get("containerPort"), int)
+    ]
 
 
 def _container(helper: HelperPlan, plan: Plan) -> dict[str, Any]:

@@ -217,3 +217,12 @@ def test_any_annotation_key_is_addressed_exactly(key: str) -> None:
     ops = [{"op": "add", "path": pointer("metadata", "annotations", key), "value": "v"}]
     patched = apply(obj, ops)
     assert patched["metadata"]["annotations"] == {"a": "b", key: "v"}  # key "a" replaces "b"
+
+
+def test_a_helper_whose_port_is_taken_is_not_injected() -> None:
+    obj = pod("deployment")
+    obj["spec"]["containers"][0]["ports"].append({"name": "metrics", "containerPort": 9400})
+    patched, injected, warnings = inject(obj)
+    assert injected == ["waitfor", "nginxlog"]
+    assert warnings == ["gitsync not injected: port 9400 is taken by web"]
+    assert names(patched["spec"]["containers"]) == ["web", "nginxlog"]
