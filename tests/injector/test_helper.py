@@ -229,7 +229,7 @@ async def test_unusable_configuration_exits_2_naming_the_variable(
 
 
 async def test_sigterm_finishes_in_flight_requests_and_exits_0(tmp_path: Path) -> None:
-    async with injector(tmp_path, {"INJECTOR_SHUTDOWN_DELAY": "1s"}) as hook:
+    async with injector(tmp_path, {"INJECTOR_SHUTDOWN_DELAY": "3s"}) as hook:
         async with aiohttp.ClientSession() as session:
             status, _ = await hook.post(review(pod("deployment")), session)
             hook.proc.send(signal.SIGTERM)
