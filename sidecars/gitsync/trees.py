@@ -1,0 +1,257 @@
+"""The published trees: one directory per commit, a symlink swapped by ``rename(2)``.
+
+Layout under the root (the helper touches nothing else there)::
+
+    <link>                 -> .gitsync/trees/<hash>   (relative, so any mount point works)
+    .<link>.tmp            the next link, only between symlink(2) and rename(2)
+    .gitsync/repo.git      the bare repository
+    .gitsync/trees/<hash>  a checked-out commit; complete once index/<hash> exists
+    .gitsync/index/<hash>  that tree's git index, kept outside it so readers see no .git
+    .gitsync/spare/<hash>  a ready private copy of the published tree (and <hash>.index)
+
+A new commit's tree starts as a copy of the published one (the spare, prepared in the
+background, else a copy made on the spot) and ``git read-tree -m -u`` rewrites only the
+files that differ. The published tree is never written to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .repository import GitFailed, Repository
+
+__all__ = ["Trees"]
+
+_STATE = ".gitsync"
+
+
+class Trees:
+    def __init__(
+        self,
+        root: Path,
+        link: str,
+        repo: Repository,
+        *,
+        submodules: str,
+        depth: int,
+        on_build: Callable[[str], None] = lambda method: None,
+    ) -> None:
+        self.root = root
+        self.state = root / _STATE
+        self.trees = self.state / "trees"
+        self.indexes = self.state / "index"
+        self.spares = self.state / "spare"
+        self.link = root / link
+        self.temp_link = root / f".{link}.tmp"
+        self.repo = repo
+        self.submodules = submodules
+        self.depth = depth
+        self.on_build = on_build
+        self.current: str | None = None
+        self.built_at = 0.0
+        self.retired: dict[str, float] = {}
+
+    def tree(self, commit: str) -> Path:
+        return self.trees / commit
+
+    def index(self, commit: str) -> Path:
+        return self.indexes / commit
+
+    def complete(self, commit: str) -> bool:
+        return self.index(commit).is_file() and self.tree(commit).is_dir()
+
+    def recover(self) -> list[str]:
+        """Undo what a crash left behind; adopt the published tree. Returns what was removed."""
+        removed: list[str] = []
+        for path in (self.state, self.trees, self.indexes, self.spares):
+            path.mkdir(parents=True, exist_ok=True)
+        for path in (self.state / "home", self.state / "tmp"):
+            path.mkdir(exist_ok=True)
+        if self.temp_link.is_symlink() or self.temp_link.exists():
+            _remove(self.temp_link, removed)
+        for directory in (self.spares, self.state / "tmp"):
+            for entry in directory.iterdir():
+                _remove(entry, removed)
+        for entry in self.indexes.iterdir():
+            if not _is_hash(entry.name) or not (self.trees / entry.name).is_dir():
+                _remove(entry, removed)
+        for entry in self.trees.iterdir():
+            if not (self.indexes / entry.name).is_file():
+                _remove(entry, removed)
+        if self.repo.git_dir.is_dir():
+            for dirpath, _, filenames in os.walk(self.repo.git_dir):
+                for name in filenames:
+                    if name.endswith(".lock") or name.startswith(("tmp_pack_", "tmp_idx_")):
+                        _remove(Path(dirpath, name), removed)
+        self.current = self._published()
+        now = time.monotonic()
+        self.retired = {
+            entry.name: now for entry in self.trees.iterdir() if entry.name != self.current
+        }
+        return removed
+
+    def _published(self) -> str | None:
+        try:
+            target = os.readlink(self.link)
+        except OSError:
+            return None
+        commit = Path(target).name
+        if target == f"{_STATE}/trees/{commit}" and self.complete(commit):
+            return commit
+        return None
+
+    def build(self, commit: str, deadline: float) -> str:
+        """Make the complete tree of ``commit``; returns how (reuse, spare, copy or full)."""
+        if self.complete(commit):
+            return "reuse"
+        tree, index_tmp = self.tree(commit), self.indexes / f"{commit}.tmp"
+        _clear(tree)
+        _clear(index_tmp)
+        method = self._from_base(commit, tree, index_tmp, deadline)
+        if method is None:
+            method = "full"
+            tree.mkdir()
+            self.repo.run(
+                ["read-tree", "--reset", "-u", commit],
+                deadline=deadline,
+                work_tree=tree,
+                index=index_tmp,
+            )
+        if self.submodules != "off" and (tree / ".gitmodules").is_file():
+            args = ["submodule", "--quiet", "update", "--init", "--checkout"]
+            if self.submodules == "recursive":
+                args.append("--recursive")
+            if self.depth:
+                args.append(f"--depth={self.depth}")
+            self.repo.run(args, deadline=deadline, work_tree=tree, index=index_tmp, cwd=tree)
+        os.replace(index_tmp, self.index(commit))
+        self.built_at = time.time()
+        self.on_build(method)
+        return method
+
+    def _from_base(self, commit: str, tree: Path, index: Path, deadline: float) -> str | None:
+        base = self.current
+        if base is None or not self.complete(base):
+            return None
+        spare_tree, spare_index = self.spares / base, self.spares / f"{base}.index"
+        if spare_index.is_file() and spare_tree.is_dir():
+            os.rename(spare_index, index)
+            os.rename(spare_tree, tree)
+            method = "spare"
+        else:
+            copy_tree(self.tree(base), tree)
+            shutil.copy2(self.index(base), index)
+            method = "copy"
+        try:
+            self.repo.run(
+                ["read-tree", "-m", "-u", base, commit],
+                deadline=deadline,
+                work_tree=tree,
+                index=index,
+            )
+        except GitFailed:
+            _clear(tree)
+            _clear(index)
+            return None
+        return method
+
+    def publish(self, commit: str) -> None:
+        """Point the link at ``commit``'s tree in one ``rename(2)``; retire the old tree."""
+        _clear(self.temp_link)
+        os.symlink(f"{_STATE}/trees/{commit}", self.temp_link)
+        try:
+            os.replace(self.temp_link, self.link)
+        except OSError as exc:
+            _clear(self.temp_link)
+            raise GitFailed(f"cannot replace {self.link}: {exc.strerror}") from None
+        old, self.current = self.current, commit
+        self.retired.pop(commit, None)
+        if old is not None and old != commit:
+            self.retired[old] = time.monotonic()
+
+    def expired(self, grace: float, keep: int) -> list[str]:
+        """Replaced trees to delete now: past the grace period, or beyond ``keep`` of them."""
+        now = time.monotonic()
+        victims = [commit for commit, since in self.retired.items() if now - since >= grace]
+        left = [commit for commit in self.retired if commit not in victims]
+        victims += left[: max(len(left) - keep, 0)]
+        return victims
+
+    def delete(self, commit: str) -> None:
+        self.retired.pop(commit, None)
+        _clear(self.index(commit))
+        _clear(self.tree(commit))
+
+    def make_spare(self, commit: str, deadline: float) -> tuple[Path, Path] | None:
+        """Copy ``commit``'s tree to a private place and refresh the copy's index.
+
+        Run it at least a second after the tree was built: git then trusts file times and
+        the next ``read-tree -m -u`` compares stat data instead of hashing every file.
+        """
+        if not self.complete(commit):
+            return None
+        work, index = self.spares / f".tmp-{commit}", self.spares / f".tmp-{commit}.index"
+        _clear(work)
+        _clear(index)
+        try:
+            copy_tree(self.tree(commit), work)
+            shutil.copy2(self.index(commit), index)
+            self.repo.run(
+                ["update-index", "-q", "--refresh"], deadline=deadline, work_tree=work, index=index
+            )
+        except (OSError, GitFailed, subprocess.CalledProcessError):
+            _clear(work)
+            _clear(index)
+            return None
+        return work, index
+
+    def keep_spare(self, commit: str, made: tuple[Path, Path]) -> bool:
+        """Install a finished spare if ``commit`` is still published; else discard it."""
+        work, index = made
+        if commit != self.current:
+            _clear(work)
+            _clear(index)
+            return False
+        for entry in self.spares.iterdir():
+            if entry not in (work, index):
+                _clear(entry)
+        os.rename(work, self.spares / commit)
+        os.rename(index, self.spares / f"{commit}.index")
+        return True
+
+    def disk_bytes(self) -> int:
+        """Bytes allocated under the root's .gitsync directory (what this helper owns)."""
+        total = 0
+        for dirpath, dirnames, filenames in os.walk(self.state):
+            for name in filenames + dirnames:
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+        return total
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """A full copy (no hard links: readers may not share mutable files), times preserved."""
+    subprocess.run(["cp", "-a", "--", str(source), str(target)], check=True, capture_output=True)
+
+
+def _clear(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _remove(path: Path, removed: list[str]) -> None:
+    _clear(path)
+    removed.append(str(path))
+
+
+def _is_hash(name: str) -> bool:
+    return len(name) in (40, 64) and all(c in "0123456789abcdef" for c in name)
