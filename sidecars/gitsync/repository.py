@@ -118,10 +118,17 @@ class Repository:
             os.replace(tmp, path)
 
 
+_BOILERPLATE = ("Please make sure you have", "and the repository exists")
+
+
 def _reason(command: str, exc: git.GitCommandError) -> str:
     stderr = str(exc.stderr or "").strip()
     if stderr.startswith("stderr:"):
         stderr = stderr[len("stderr:") :].strip().strip("'").strip()
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    lines = [
+        line.strip()
+        for line in stderr.splitlines()
+        if line.strip() and not line.strip().startswith(_BOILERPLATE)
+    ]
     text = "; ".join(lines[-3:]) if lines else f"exit status {exc.status}"
     return f"git {command} failed: {text}"
