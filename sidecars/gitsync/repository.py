@@ -6,8 +6,11 @@ counted by command so that ``/metrics`` shows what a poll really costs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,6 +40,7 @@ class Repository:
         self.depth = depth
         self.stats = stats
         self._git = git.Git()
+        self.running: set[subprocess.Popen[bytes]] = set()
 
     def run(
         self,
@@ -58,19 +62,32 @@ class Repository:
         if index is not None:
             env["GIT_INDEX_FILE"] = str(index)
         self.stats.git_commands[args[0]] += 1
+        runner = self._git if cwd is None else git.Git(str(cwd))
         try:
-            runner = self._git if cwd is None else git.Git(str(cwd))
-            out: str = runner.execute(
-                ["git", *args],
-                env=env,
-                kill_after_timeout=remaining,
-                with_extended_output=False,
+            handle = runner.execute(
+                ["git", *args], env=env, as_process=True, start_new_session=True
             )
-        except git.GitCommandError as exc:
-            raise GitFailed(_reason(args[0], exc)) from None
         except OSError as exc:
             raise GitFailed(f"cannot run git: {exc}") from None
-        return out
+        process: subprocess.Popen[bytes] | None = handle.proc
+        assert process is not None
+        self.running.add(process)
+        try:
+            out, err = process.communicate(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            process.communicate()
+            raise GitFailed(f"git {args[0]}: sync timeout reached") from None
+        finally:
+            self.running.discard(process)
+        if process.returncode != 0:
+            raise GitFailed(_reason(args[0], err.decode(errors="replace"), process.returncode))
+        return out.decode(errors="replace").rstrip("\n")
+
+    def kill(self) -> None:
+        """Stop every running git process (and its ssh or helper children) at once."""
+        for process in list(self.running):
+            _kill(process)
 
     def ensure(self, deadline: float) -> None:
         """Create the bare repository unless a usable one is there."""
@@ -102,6 +119,14 @@ class Repository:
         elif (self.git_dir / "shallow").exists():
             args.append("--unshallow")
         self.run([*args, "--", self.url, f"+{source}:{FETCHED_REF}"], deadline=deadline)
+        loose = self.git_dir / FETCHED_REF
+        if not source.startswith("refs/tags/"):
+            try:
+                text = loose.read_text().strip()
+            except OSError:
+                text = ""
+            if _is_hash(text):
+                return text
         return self.run(["rev-parse", "--verify", f"{FETCHED_REF}^{{commit}}"], deadline=deadline)
 
     def gc(self, deadline: float) -> None:
@@ -118,17 +143,23 @@ class Repository:
             os.replace(tmp, path)
 
 
+def _is_hash(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
 _BOILERPLATE = ("Please make sure you have", "and the repository exists")
 
 
-def _reason(command: str, exc: git.GitCommandError) -> str:
-    stderr = str(exc.stderr or "").strip()
-    if stderr.startswith("stderr:"):
-        stderr = stderr[len("stderr:") :].strip().strip("'").strip()
+def _reason(command: str, stderr: str, status: int) -> str:
     lines = [
         line.strip()
         for line in stderr.splitlines()
         if line.strip() and not line.strip().startswith(_BOILERPLATE)
     ]
-    text = "; ".join(lines[-3:]) if lines else f"exit status {exc.status}"
+    text = "; ".join(lines[-3:]) if lines else f"exit status {status}"
     return f"git {command} failed: {text}"
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)

@@ -52,6 +52,8 @@ class Sync:
         self.lock = asyncio.Lock()
         self.last_success = time.monotonic()
         self.fetch_failures = 0
+        self.source: str | None = None
+        """The full remote ref name that the configured ref resolved to last."""
         self._background: set[asyncio.Task[None]] = set()
 
     def _count_build(self, method: str) -> None:
@@ -70,12 +72,13 @@ class Sync:
             self.stats.commit = self.trees.current
             self.log.info("found a published tree", extra={"hash": self.trees.current})
 
-    async def once(self) -> Outcome:
+    async def once(self, *, triggered: bool = False) -> Outcome:
+        """One sync. A triggered one (a push was announced) fetches without asking first."""
         started = time.monotonic()
         deadline = started + float(self.settings.sync_timeout)
         try:
             async with self.lock:
-                outcome = await asyncio.to_thread(self._step, deadline)
+                outcome = await asyncio.to_thread(self._step, deadline, triggered)
         except (GitFailed, OSError) as exc:
             outcome = Outcome("error", error=str(exc))
         seconds = time.monotonic() - started
@@ -100,12 +103,15 @@ class Sync:
             self._after_publish(outcome.commit)
         return outcome
 
-    def _step(self, deadline: float) -> Outcome:
+    def _step(self, deadline: float, triggered: bool) -> Outcome:
         fixed = self.settings.fixed_hash
         if fixed is not None:
             source, remote = fixed, fixed
+        elif triggered and self.source is not None:
+            source, remote = self.source, ""
         else:
             source, remote = self.repo.remote_ref(self.settings.ref, deadline)
+            self.source = source
         if remote == self.trees.current:
             return Outcome("noop", remote)
         self.log.debug("fetching", extra={"ref": source, "hash": remote})
@@ -113,7 +119,7 @@ class Sync:
             commit = self.repo.fetch(source, deadline)
         except GitFailed:
             self.fetch_failures += 1
-            if fixed is None and self.fetch_failures >= 2:
+            if fixed is None and remote and self.fetch_failures >= 2:
                 self.log.warning(
                     "fetch keeps failing with the remote up; starting a new repository"
                 )
@@ -183,6 +189,7 @@ class Sync:
         return max(oldest + float(self.settings.grace_period) - time.monotonic(), 0.0)
 
     async def close(self) -> None:
+        self.repo.kill()
         tasks = list(self._background)
         for task in tasks:
             task.cancel()

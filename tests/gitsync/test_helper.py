@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -159,3 +160,39 @@ async def test_not_ready_until_the_first_publish(tmp_path: Path, upstream: Upstr
         hidden.rename(upstream.bare)
         await proc.wait_ready()
         assert published(root) == upstream.head()
+
+
+def test_max_failures_ends_the_helper(tmp_path: Path) -> None:
+    missing = f"git://127.0.0.1:{free_port()}/none.git"
+    env = base_env(tmp_path / "root", missing, max_failures="2", init_timeout="0")
+    env.update({"GITSYNC_ADMIN_ADDR": "", "GITSYNC_MAX_BACKOFF": "100ms"})
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecars", "gitsync"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "2 syncs failed in a row" in done.stderr
+
+
+async def test_sigterm_during_a_stalled_fetch_exits_cleanly(tmp_path: Path) -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    env = base_env(tmp_path / "root", f"git://127.0.0.1:{port}/stalled.git", init_timeout="0")
+    env["GITSYNC_DRAIN_TIMEOUT"] = "1s"
+    try:
+        async with HelperProcess("gitsync", env) as proc:
+            await until(lambda: held, what="the helper to connect")
+            assert await proc.stop(timeout=20) == 0
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
