@@ -57,9 +57,11 @@ async def _loop(
     settings = ctx.settings
     started = time.monotonic()
     delays = Backoff(1.0, float(settings.max_backoff)).delays()
+    triggered = False
     while not ctx.stopping.is_set():
         wake.clear()
-        outcome = await sync.once()
+        began = time.monotonic()
+        outcome = await sync.once(triggered=triggered)
         if outcome.kind == "error":
             failures = sync.stats.consecutive_failures
             delay = min(next(delays), float(settings.max_backoff))
@@ -78,7 +80,7 @@ async def _loop(
                 raise HelperError(f"{failures} syncs failed in a row; last: {outcome.error}")
         else:
             delays = Backoff(1.0, float(settings.max_backoff)).delays()
-            delay = float(settings.period)
+            delay = max(float(settings.period) - (time.monotonic() - began), 0.0)
             if outcome.kind == "success":
                 assert outcome.commit is not None
                 hooks.notify(outcome.commit, sync.trees.tree(outcome.commit))
@@ -88,6 +90,7 @@ async def _loop(
                 await hooks.wait()
                 return
         await _pause(ctx, sync, wake, delay)
+        triggered = wake.is_set()
 
 
 async def _pause(

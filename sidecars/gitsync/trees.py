@@ -54,6 +54,8 @@ class Trees:
         self.depth = depth
         self.on_build = on_build
         self.current: str | None = None
+        self.pinned: str | None = None
+        """An incomplete tree the link still shows after a crash: kept until replaced."""
         self.built_at = 0.0
         self.retired: dict[str, float] = {}
 
@@ -81,38 +83,44 @@ class Trees:
         for entry in self.indexes.iterdir():
             if not _is_hash(entry.name) or not (self.trees / entry.name).is_dir():
                 _remove(entry, removed)
+        shown = self._link_target()
         for entry in self.trees.iterdir():
-            if not (self.indexes / entry.name).is_file():
+            if not (self.indexes / entry.name).is_file() and entry.name != shown:
                 _remove(entry, removed)
         if self.repo.git_dir.is_dir():
             for dirpath, _, filenames in os.walk(self.repo.git_dir):
                 for name in filenames:
                     if name.endswith(".lock") or name.startswith(("tmp_pack_", "tmp_idx_")):
                         _remove(Path(dirpath, name), removed)
-        self.current = self._published()
+        self.current = shown if shown and self.complete(shown) else None
+        self.pinned = shown if shown and not self.current else None
         now = time.monotonic()
         self.retired = {
-            entry.name: now for entry in self.trees.iterdir() if entry.name != self.current
+            entry.name: now for entry in self.trees.iterdir() if entry.name not in (shown, None)
         }
         return removed
 
-    def _published(self) -> str | None:
+    def _link_target(self) -> str | None:
+        """The tree the link points at, whether or not it is complete: never deleted here."""
         try:
             target = os.readlink(self.link)
         except OSError:
             return None
         commit = Path(target).name
-        if target == f"{_STATE}/trees/{commit}" and self.complete(commit):
-            return commit
-        return None
+        return commit if target == f"{_STATE}/trees/{commit}" else None
 
     def build(self, commit: str, deadline: float) -> str:
         """Make the complete tree of ``commit``; returns how (reuse, spare, copy or full)."""
         if self.complete(commit):
             return "reuse"
         tree, index_tmp = self.tree(commit), self.indexes / f"{commit}.tmp"
-        _clear(tree)
         _clear(index_tmp)
+        if commit == self.pinned:
+            # the link shows this tree: give it back its index, never touch its files
+            self.repo.run(["read-tree", commit], deadline=deadline, index=index_tmp)
+            os.replace(index_tmp, self.index(commit))
+            return "reuse"
+        _clear(tree)
         method = self._from_base(commit, tree, index_tmp, deadline)
         if method is None:
             method = "full"
@@ -170,7 +178,8 @@ class Trees:
         except OSError as exc:
             _clear(self.temp_link)
             raise GitFailed(f"cannot replace {self.link}: {exc.strerror}") from None
-        old, self.current = self.current, commit
+        old, self.current = self.current or self.pinned, commit
+        self.pinned = None
         self.retired.pop(commit, None)
         if old is not None and old != commit:
             self.retired[old] = time.monotonic()

@@ -42,6 +42,7 @@ async def test_new_commit_is_published_and_idle_polls_only_ask_the_remote(
         assert set(changed) == {"ls-remote"}
         assert abs(changed["ls-remote"] - noops) <= 1
         assert await metric(proc, "gitsync_commit_info", hash=second) == 1
+        assert await proc.stop() == 0
     assert (root / "lost+found").is_dir()
 
 
