@@ -8,6 +8,7 @@ credentials do not show in ``ps``.
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -29,6 +30,19 @@ CONFIG = {
     "advice.detachedHead": "false",
     "init.defaultBranch": "main",
 }
+
+
+_HOME_CONFIG = "[safe]\n\tdirectory = *\n"
+
+
+def prepare_home(home: Path) -> None:
+    """Git clears ``GIT_CONFIG_*`` for the ``upload-pack`` of a file:// remote, so the one
+    setting it needs there (trusting a repository another UID owns) goes in HOME's config."""
+    path = home / ".gitconfig"
+    if not path.exists() or path.read_text() != _HOME_CONFIG:
+        tmp = home / ".gitconfig.tmp"
+        tmp.write_text(_HOME_CONFIG)
+        os.replace(tmp, path)
 
 
 def ssh_command(settings: GitSyncSettings) -> str:

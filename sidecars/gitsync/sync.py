@@ -13,7 +13,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from .auth import git_environment
+from .auth import git_environment, prepare_home
 from .metrics import GitSyncStats
 from .repository import GitFailed, Repository
 from .settings import GitSyncSettings
@@ -64,6 +64,7 @@ class Sync:
         removed = await asyncio.to_thread(self.trees.recover)
         if removed:
             self.log.info("cleaned up after an earlier run", extra={"removed": removed[:20]})
+        await asyncio.to_thread(prepare_home, self.trees.state / "home")
         deadline = time.monotonic() + float(self.settings.sync_timeout)
         await asyncio.to_thread(self.repo.ensure, deadline)
         if self.settings.sparse_checkout:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,16 @@ from aiohttp import web
 
 from sidecars.testing import HelperProcess
 
-from .support import Upstream, base_env, free_port, published, until, wait_port
+from .support import (
+    GitDaemon,
+    Upstream,
+    base_env,
+    free_port,
+    make_upstream,
+    published,
+    until,
+    wait_port,
+)
 
 SSHD_CONFIG = """\
 Port {port}
@@ -198,3 +209,54 @@ async def test_http_basic_auth_with_a_password_file(
         failed = await proc.wait_log(lambda e: e.get("msg") == "sync failed")
         assert "Authentication failed" in failed["error"] or "401" in failed["error"]
         assert "wrong" not in proc.stderr()
+
+
+def test_any_uid_without_a_passwd_entry_or_writable_home(
+    daemon: GitDaemon, upstream: Upstream
+) -> None:
+    """The OpenShift case: a random UID without a passwd entry, HOME unusable.
+    CAP_DAC_READ_SEARCH only lets that UID start the interpreter kept under /root; it
+    grants no write access anywhere, and access(2) ignores it."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to switch to an unknown UID")
+    public = Path(tempfile.mkdtemp(prefix="gitsync-uid-"))
+    try:
+        public.chmod(0o755)
+        root = public / "root"
+        root.mkdir()
+        os.chown(root, 54321, 54321)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": "/nonexistent",
+            **base_env(root, daemon.url(upstream), one_time="true", init_timeout="5s"),
+            "GITSYNC_ADMIN_ADDR": "",
+        }
+        caps = "+dac_read_search"
+        argv = ["setpriv", "--reuid=54321", "--regid=54321", "--clear-groups"]
+        argv += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
+        done = subprocess.run(
+            [*argv, sys.executable, "-m", "sidecars", "gitsync"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert published(root) == upstream.head()
+        assert (root / "current" / "README").stat().st_uid == 54321
+
+        # a file:// remote owned by another UID: git's ownership check must not refuse it
+        theirs = make_upstream(public, "theirs")
+        env["GITSYNC_REPO"] = theirs.url()
+        env["GITSYNC_LINK"] = "theirs"
+        done = subprocess.run(
+            [*argv, sys.executable, "-m", "sidecars", "gitsync"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert published(root, "theirs") == theirs.head()
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
