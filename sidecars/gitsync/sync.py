@@ -25,6 +25,10 @@ _RACY_WINDOW = 1.05
 """Git trusts a file's stat data only when the index is written in a later second."""
 
 
+_GC_EVERY = 60.0
+"""``git gc --auto`` after a publish at most this often (seconds): bursts spawn no extra git."""
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     kind: str
@@ -52,6 +56,7 @@ class Sync:
         self.lock = asyncio.Lock()
         self.last_success = time.monotonic()
         self.fetch_failures = 0
+        self.last_gc = -_GC_EVERY
         self.source: str | None = None
         """The full remote ref name that the configured ref resolved to last."""
         self._background: set[asyncio.Task[None]] = set()
@@ -136,9 +141,11 @@ class Sync:
         return Outcome("success", commit, method)
 
     def _after_publish(self, commit: str) -> None:
-        self._in_background(self._gc())
-        if self.settings.spare_tree and not self.settings.one_time:
-            self._in_background(self._make_spare(commit))
+        if time.monotonic() - self.last_gc >= _GC_EVERY:
+            self.last_gc = time.monotonic()
+            self._in_background(self._gc())
+        if not self.settings.one_time:
+            self._in_background(self._settle(commit))
         self._in_background(self.measure())
 
     def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
@@ -153,14 +160,19 @@ class Sync:
         except GitFailed as exc:
             self.log.warning("git gc failed", extra={"error": str(exc)})
 
-    async def _make_spare(self, commit: str) -> None:
+    async def _settle(self, commit: str) -> None:
+        """After the racy second: refresh the new tree's index, then copy it as the spare."""
         wait = self.trees.built_at + _RACY_WINDOW - time.time()
         if wait > 0:
             await asyncio.sleep(wait)
         if commit != self.trees.current:
             return
         deadline = time.monotonic() + float(self.settings.sync_timeout)
-        made = await asyncio.to_thread(self.trees.make_spare, commit, deadline)
+        if not await asyncio.to_thread(self.trees.settle, commit, deadline):
+            return
+        if not self.settings.spare_tree or commit != self.trees.current:
+            return
+        made = await asyncio.to_thread(self.trees.make_spare, commit)
         if made is None:
             return
         async with self.lock:

@@ -197,24 +197,36 @@ class Trees:
         _clear(self.index(commit))
         _clear(self.tree(commit))
 
-    def make_spare(self, commit: str, deadline: float) -> tuple[Path, Path] | None:
-        """Copy ``commit``'s tree to a private place and refresh the copy's index.
+    def settle(self, commit: str, deadline: float) -> bool:
+        """Refresh the index of ``commit``'s tree (it lives outside the tree; no file in the
+        tree is touched). A tree's index is written in the same second as its files, so git
+        distrusts their stat data and would hash every file on the next ``read-tree -m -u``;
+        run a second later, this hashes them once and records stat data git then trusts."""
+        if not self.complete(commit):
+            return False
+        try:
+            self.repo.run(
+                ["update-index", "-q", "--refresh"],
+                deadline=deadline,
+                work_tree=self.tree(commit),
+                index=self.index(commit),
+            )
+        except GitFailed:
+            return False
+        return True
 
-        Run it at least a second after the tree was built: git then trusts file times and
-        the next ``read-tree -m -u`` compares stat data instead of hashing every file.
-        """
+    def make_spare(self, commit: str) -> tuple[Path, Path] | None:
+        """Copy a settled tree and its index to a private place, times preserved, so
+        the next commit can start from it without a copy on its critical path."""
         if not self.complete(commit):
             return None
         work, index = self.spares / f".tmp-{commit}", self.spares / f".tmp-{commit}.index"
         _clear(work)
         _clear(index)
         try:
-            copy_tree(self.tree(commit), work)
             shutil.copy2(self.index(commit), index)
-            self.repo.run(
-                ["update-index", "-q", "--refresh"], deadline=deadline, work_tree=work, index=index
-            )
-        except (OSError, GitFailed, subprocess.CalledProcessError):
+            copy_tree(self.tree(commit), work)
+        except (OSError, subprocess.CalledProcessError):
             _clear(work)
             _clear(index)
             return None
