@@ -104,7 +104,7 @@ class GitSyncCollector(Collector):
             builds.add_metric([method], count)
         size = GaugeMetricFamily(
             "gitsync_root_bytes",
-            "Bytes on disk under the root, measured after each publish.",
+            "Bytes on disk of what the helper keeps in the root (.gitsync), after changes.",
             value=s.root_bytes,
         )
         return [syncs, duration, last, commit, failures, hooks, triggers, commands, builds, size]

@@ -25,6 +25,7 @@ _RACY_WINDOW = 1.05
 """Git trusts a file's stat data only when the index is written in a later second."""
 
 
+_MEASURE_DELAY = 2.0
 _GC_EVERY = 60.0
 """``git gc --auto`` after a publish at most this often (seconds): bursts spawn no extra git."""
 
@@ -57,6 +58,7 @@ class Sync:
         self.last_success = time.monotonic()
         self.fetch_failures = 0
         self.last_gc = -_GC_EVERY
+        self._measuring = False
         self.source: str | None = None
         """The full remote ref name that the configured ref resolved to last."""
         self._background: set[asyncio.Task[None]] = set()
@@ -146,7 +148,7 @@ class Sync:
             self._in_background(self._gc())
         if not self.settings.one_time:
             self._in_background(self._settle(commit))
-        self._in_background(self.measure())
+        self._measure_soon()
 
     def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
@@ -178,8 +180,18 @@ class Sync:
         async with self.lock:
             await asyncio.to_thread(self.trees.keep_spare, commit, made)
 
-    async def measure(self) -> None:
-        self.stats.root_bytes = await asyncio.to_thread(self.trees.disk_bytes)
+    def _measure_soon(self) -> None:
+        """Walk the root for its size once things calm down, not on every publish of a burst."""
+        if not self._measuring:
+            self._measuring = True
+            self._in_background(self._measure())
+
+    async def _measure(self) -> None:
+        try:
+            await asyncio.sleep(_MEASURE_DELAY)
+            self.stats.root_bytes = await asyncio.to_thread(self.trees.disk_bytes)
+        finally:
+            self._measuring = False
 
     async def clean(self) -> None:
         """Delete replaced trees whose grace period is over, or that exceed the cap."""
@@ -188,9 +200,13 @@ class Sync:
             return
         async with self.lock:
             for commit in victims:
-                await asyncio.to_thread(self.trees.delete, commit)
+                await asyncio.to_thread(self.trees.discard, commit)
         self.log.info("deleted replaced trees", extra={"hashes": victims})
-        self._in_background(self.measure())
+        self._in_background(self._empty_trash())
+
+    async def _empty_trash(self) -> None:
+        await asyncio.to_thread(self.trees.empty_trash)
+        self._measure_soon()
 
     def next_clean_in(self) -> float | None:
         """Seconds until the oldest replaced tree is due for deletion."""

@@ -8,6 +8,7 @@ Layout under the root (the helper touches nothing else there)::
     .gitsync/trees/<hash>  a checked-out commit; complete once index/<hash> exists
     .gitsync/index/<hash>  that tree's git index, kept outside it so readers see no .git
     .gitsync/spare/<hash>  a ready private copy of the published tree (and <hash>.index)
+    .gitsync/trash/        replaced trees on their way out
 
 A new commit's tree starts as a copy of the published one (the spare, prepared in the
 background, else a copy made on the spot) and ``git read-tree -m -u`` rewrites only the
@@ -47,6 +48,7 @@ class Trees:
         self.trees = self.state / "trees"
         self.indexes = self.state / "index"
         self.spares = self.state / "spare"
+        self.trash = self.state / "trash"
         self.link = root / link
         self.temp_link = root / f".{link}.tmp"
         self.repo = repo
@@ -71,13 +73,13 @@ class Trees:
     def recover(self) -> list[str]:
         """Undo what a crash left behind; adopt the published tree. Returns what was removed."""
         removed: list[str] = []
-        for path in (self.state, self.trees, self.indexes, self.spares):
+        for path in (self.state, self.trees, self.indexes, self.spares, self.trash):
             path.mkdir(parents=True, exist_ok=True)
         for path in (self.state / "home", self.state / "tmp"):
             path.mkdir(exist_ok=True)
         if self.temp_link.is_symlink() or self.temp_link.exists():
             _remove(self.temp_link, removed)
-        for directory in (self.spares, self.state / "tmp"):
+        for directory in (self.spares, self.trash, self.state / "tmp"):
             for entry in directory.iterdir():
                 _remove(entry, removed)
         for entry in self.indexes.iterdir():
@@ -192,10 +194,17 @@ class Trees:
         victims += left[: max(len(left) - keep, 0)]
         return victims
 
-    def delete(self, commit: str) -> None:
+    def discard(self, commit: str) -> None:
+        """Take a replaced tree out of use in two renames; ``empty_trash`` deletes it."""
         self.retired.pop(commit, None)
         _clear(self.index(commit))
-        _clear(self.tree(commit))
+        if self.tree(commit).is_dir():
+            os.rename(self.tree(commit), self.trash / f"{commit}-{time.monotonic_ns()}")
+
+    def empty_trash(self) -> None:
+        """Delete discarded trees: slow on a big tree, so it runs without the sync lock."""
+        for entry in self.trash.iterdir():
+            _clear(entry)
 
     def settle(self, commit: str, deadline: float) -> bool:
         """Refresh the index of ``commit``'s tree (it lives outside the tree; no file in the
