@@ -108,7 +108,9 @@ async def test_ssh_with_key_and_known_hosts(tmp_path: Path, sshd: Sshd, upstream
         await until(lambda: published(root) == head, what="a commit over ssh")
 
 
-def test_ssh_refuses_an_unknown_host_key(tmp_path: Path, sshd: Sshd, upstream: Upstream) -> None:
+def test_ssh_refuses_an_unknown_host_key_unless_told_not_to_check(
+    tmp_path: Path, sshd: Sshd, upstream: Upstream
+) -> None:
     env = base_env(
         tmp_path / "root",
         sshd.url(upstream),
@@ -127,6 +129,17 @@ def test_ssh_refuses_an_unknown_host_key(tmp_path: Path, sshd: Sshd, upstream: U
     )
     assert done.returncode == 1
     assert "Host key verification failed" in done.stderr
+
+    env["GITSYNC_SSH_STRICT_HOST_CHECKING"] = "false"
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecars", "gitsync"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert published(tmp_path / "root") == upstream.head()
 
 
 USER, PASSWORD = "reader", "pa55word"

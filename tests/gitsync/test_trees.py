@@ -179,3 +179,20 @@ async def test_kill_9_at_every_step_then_restart(tmp_path: Path, upstream: Upstr
         assert on_disk == sorted(listing)
         assert (root / "current" / "dir0" / "file0.txt").read_text() == "final\n"
         assert head != final
+
+
+async def test_a_corrupt_repository_is_replaced(tmp_path: Path, upstream: Upstream) -> None:
+    root = tmp_path / "root"
+    env = base_env(root, upstream.url(), max_backoff="200ms")
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+    repo = root / ".gitsync" / "repo.git"
+    (repo / "shallow").write_text("garbage\n")
+    (repo / "refs" / "sidecars" / "fetched").write_text("garbage\n")
+    newer = upstream.commit({"README": "v2\n"})
+    upstream.push()
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        await until(lambda: published(root) == newer, what="publish from a new repository")
+        assert (root / "current" / "README").read_text() == "v2\n"
+        assert any(e.get("msg", "").startswith("fetch keeps failing") for e in proc.logs)
