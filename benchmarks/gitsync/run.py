@@ -138,6 +138,18 @@ def rss(pid: int) -> int:
         return 0
 
 
+def anon_rss(pid: int) -> int:
+    """Resident memory that is not file-backed (mapped files count in RSS but are page cache)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system time of the process and of its reaped children (the git processes)."""
     with open(f"/proc/{pid}/stat") as handle:
@@ -150,11 +162,14 @@ class PeakSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = 0
+        self.peak_anon = 0
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.peak = max(self.peak, sum(rss(p) for p in tree_pids(self.pid)))
+            pids = tree_pids(self.pid)
+            self.peak = max(self.peak, sum(rss(p) for p in pids))
+            self.peak_anon = max(self.peak_anon, sum(anon_rss(p) for p in pids))
             time.sleep(0.005)
 
 
@@ -332,8 +347,11 @@ async def run_all(work: Path, served: Path, port: int, quick: bool) -> None:
             f"  vs git fetch + reset --hard in place: {median / in_place:.2f}x; "
             f"vs git clone --depth 1: {median / clone_big:.2f}x; git-sync v4.7.1: 1.4-2.1 s"
         )
-        peak = sampler.peak / 2**20
-        print(f"  peak RSS of the process tree: {peak:.1f} MiB (git-sync v4.7.1: 70-80 MiB)")
+        peak, anon = sampler.peak / 2**20, sampler.peak_anon / 2**20
+        print(
+            f"  peak RSS of the process tree: {peak:.1f} MiB, of which anonymous {anon:.1f} MiB "
+            "(git-sync v4.7.1: 70-80 MiB)"
+        )
 
 
 if __name__ == "__main__":
