@@ -1,0 +1,84 @@
+"""The environment of every git process: a private HOME, ssh options and http credentials.
+
+Git and ssh read nothing from the user's home: HOME and TMPDIR sit in the root, so the
+helper works under any UID, with no ``/etc/passwd`` entry for git itself and a read-only
+root filesystem. Configuration travels in ``GIT_CONFIG_*`` variables, never in argv, so
+credentials do not show in ``ps``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+from .settings import GitSyncSettings
+
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get || exit 0; '
+    "printf 'username=%s\\npassword=%s\\n' "
+    '"$SIDECARS_GIT_USERNAME" "$SIDECARS_GIT_PASSWORD"; }; f'
+)
+
+CONFIG = {
+    "safe.directory": "*",
+    "maintenance.auto": "false",
+    "gc.autoDetach": "false",
+    "core.checkStat": "minimal",
+    "core.trustctime": "false",
+    "fetch.showForcedUpdates": "false",
+    "advice.detachedHead": "false",
+    "init.defaultBranch": "main",
+}
+
+
+_HOME_CONFIG = "[safe]\n\tdirectory = *\n"
+
+
+def prepare_home(home: Path) -> None:
+    """Git clears ``GIT_CONFIG_*`` for the ``upload-pack`` of a file:// remote, so the one
+    setting it needs there (trusting a repository another UID owns) goes in HOME's config."""
+    path = home / ".gitconfig"
+    if not path.exists() or path.read_text() != _HOME_CONFIG:
+        tmp = home / ".gitconfig.tmp"
+        tmp.write_text(_HOME_CONFIG)
+        os.replace(tmp, path)
+
+
+def ssh_command(settings: GitSyncSettings) -> str:
+    """The ``GIT_SSH_COMMAND``: batch mode, our own known_hosts, strict unless disabled."""
+    argv = ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes"]
+    if settings.ssh_key_file is not None:
+        argv += ["-i", str(settings.ssh_key_file), "-o", "IdentitiesOnly=yes"]
+    if settings.ssh_strict_host_checking:
+        argv += ["-o", "StrictHostKeyChecking=yes"]
+        if settings.ssh_known_hosts_file is not None:
+            argv += ["-o", f"UserKnownHostsFile={settings.ssh_known_hosts_file}"]
+    else:
+        argv += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    return shlex.join(argv)
+
+
+def git_environment(settings: GitSyncSettings, state: Path) -> dict[str, str]:
+    """Variables added to the environment of each git process."""
+    home, tmp = state / "home", state / "tmp"
+    config = dict(CONFIG)
+    env = {
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_SSH_COMMAND": ssh_command(settings),
+        "GIT_OPTIONAL_LOCKS": "0",
+    }
+    if settings.username or settings.password:
+        config["credential.helper"] = _CREDENTIAL_HELPER
+        env["SIDECARS_GIT_USERNAME"] = settings.username
+        env["SIDECARS_GIT_PASSWORD"] = str(settings.password or "")
+    if settings.sparse_checkout:
+        config["core.sparseCheckout"] = "true"
+    env["GIT_CONFIG_COUNT"] = str(len(config))
+    for number, (key, value) in enumerate(config.items()):
+        env[f"GIT_CONFIG_KEY_{number}"] = key
+        env[f"GIT_CONFIG_VALUE_{number}"] = value
+    return env

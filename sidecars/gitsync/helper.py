@@ -1,0 +1,137 @@
+"""Keep a directory in sync with a git repository: the poll loop, the trigger, health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from sidecars import Backoff, ConfigError, Helper, HelperContext, HelperError
+
+from .hooks import Hooks
+from .metrics import GitSyncCollector, GitSyncStats
+from .repository import GitFailed
+from .settings import GitSyncSettings
+from .sync import Sync
+from .trigger import authorize
+
+_STATUS = {"unauthorized": 401, "forbidden": 403}
+
+
+class GitSync(Helper[GitSyncSettings]):
+    """Keep a directory in sync with a git repository, publishing each commit atomically."""
+
+    name = "gitsync"
+    settings_class = GitSyncSettings
+
+    async def run(self, ctx: HelperContext[GitSyncSettings]) -> None:
+        settings = ctx.settings
+        stats = GitSyncStats()
+        ctx.registry.register(GitSyncCollector(stats))
+        sync = Sync(settings, stats, ctx.log)
+        try:
+            await sync.start()
+        except OSError as exc:
+            raise ConfigError(f"GITSYNC_ROOT={settings.root}: cannot use it: {exc}") from None
+        except GitFailed as exc:
+            raise HelperError(f"cannot create the repository: {exc}") from None
+        hooks = Hooks(settings, stats, ctx.log, sync.trees.link)
+        wake = asyncio.Event()
+        if settings.trigger_secret:
+            ctx.add_route("POST", "/sync", _trigger(str(settings.trigger_secret), stats, wake, ctx))
+        if settings.staleness:
+            ctx.add_health_check(lambda: _stale(sync, float(settings.staleness)))
+        try:
+            await _loop(ctx, sync, hooks, wake)
+        finally:
+            await hooks.close()
+            await sync.close()
+
+
+async def _loop(
+    ctx: HelperContext[GitSyncSettings], sync: Sync, hooks: Hooks, wake: asyncio.Event
+) -> None:
+    settings = ctx.settings
+    started = time.monotonic()
+    delays = Backoff(1.0, float(settings.max_backoff)).delays()
+    triggered = False
+    while not ctx.stopping.is_set():
+        wake.clear()
+        began = time.monotonic()
+        outcome = await sync.once(triggered=triggered)
+        if outcome.kind == "error":
+            failures = sync.stats.consecutive_failures
+            delay = min(next(delays), float(settings.max_backoff))
+            ctx.log.warning(
+                "sync failed",
+                extra={"error": outcome.error, "failures": failures, "retry_in": round(delay, 2)},
+            )
+            if not ctx.is_ready:
+                waited = time.monotonic() - started
+                if settings.init_timeout and waited + delay > settings.init_timeout:
+                    raise HelperError(
+                        f"the first sync did not succeed within {settings.init_timeout}: "
+                        f"{outcome.error}"
+                    )
+            if settings.max_failures and failures >= settings.max_failures:
+                raise HelperError(f"{failures} syncs failed in a row; last: {outcome.error}")
+        else:
+            delays = Backoff(1.0, float(settings.max_backoff)).delays()
+            delay = max(float(settings.period) - (time.monotonic() - began), 0.0)
+            if outcome.kind == "success":
+                assert outcome.commit is not None
+                hooks.notify(outcome.commit, sync.trees.tree(outcome.commit))
+            if not ctx.is_ready:
+                ctx.ready()
+            if settings.one_time:
+                await hooks.wait()
+                return
+        await _pause(ctx, sync, wake, delay)
+        triggered = wake.is_set()
+
+
+async def _pause(
+    ctx: HelperContext[GitSyncSettings], sync: Sync, wake: asyncio.Event, seconds: float
+) -> None:
+    """Wait ``seconds``, a trigger or the stop; delete expired trees meanwhile."""
+    until = time.monotonic() + seconds
+    while not ctx.stopping.is_set() and not wake.is_set():
+        await sync.clean()
+        left = until - time.monotonic()
+        if left <= 0:
+            return
+        due = sync.next_clean_in()
+        step = left if due is None else min(left, max(due, 0.05))
+        waiters = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(ctx.stopping.wait())]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait(waiters, timeout=step, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _trigger(
+    secret: str, stats: GitSyncStats, wake: asyncio.Event, ctx: HelperContext[GitSyncSettings]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        outcome = authorize(request.headers, body, secret)
+        stats.triggers[outcome] += 1
+        if outcome != "accepted":
+            ctx.log.warning(
+                "sync trigger refused", extra={"reason": outcome, "peer": request.remote}
+            )
+            return web.json_response({"status": outcome}, status=_STATUS[outcome])
+        wake.set()
+        return web.json_response({"status": "accepted"}, status=202)
+
+    return handle
+
+
+def _stale(sync: Sync, limit: float) -> str | None:
+    age = time.monotonic() - sync.last_success
+    if age > limit:
+        return f"no successful sync for {age:.0f}s (GITSYNC_STALENESS={limit:g}s)"
+    return None

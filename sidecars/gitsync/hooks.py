@@ -1,0 +1,145 @@
+"""What runs after each publish: a program and a webhook, retried, never in the sync's way.
+
+Each hook has one task at a time. A newer publish supersedes a hook still retrying for an
+older commit: only the tree that readers now see matters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+
+from sidecars import Backoff
+
+from .metrics import GitSyncStats
+from .settings import GitSyncSettings
+
+__all__ = ["Hooks"]
+
+_OUTPUT_LIMIT = 2000
+
+Attempt = Callable[[str, Path], Awaitable[None]]
+
+
+class HookFailed(Exception):
+    pass
+
+
+class Hooks:
+    def __init__(
+        self, settings: GitSyncSettings, stats: GitSyncStats, log: logging.Logger, link: Path
+    ) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.log = log
+        self.link = link
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def configured(self) -> bool:
+        return self.settings.exec_hook is not None or self.settings.webhook_url is not None
+
+    def notify(self, commit: str, tree: Path) -> None:
+        """Start the hooks for ``commit``, superseding any still retrying an older one."""
+        if self.settings.exec_hook is not None:
+            self._start("exec", self._exec, commit, tree)
+        if self.settings.webhook_url is not None:
+            self._start("webhook", self._webhook, commit, tree)
+
+    async def wait(self) -> None:
+        """Until every running hook is done (one-shot mode)."""
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        await self.wait()
+
+    def _start(self, name: str, attempt: Attempt, commit: str, tree: Path) -> None:
+        old = self.tasks.get(name)
+        if old is not None and not old.done():
+            old.cancel()
+        self.tasks[name] = asyncio.create_task(self._run(name, attempt, commit, tree))
+
+    async def _run(self, name: str, attempt: Attempt, commit: str, tree: Path) -> None:
+        delays = Backoff(1.0, 30.0).delays()
+        for number in range(1, self.settings.hook_retries + 2):
+            try:
+                await attempt(commit, tree)
+            except HookFailed as exc:
+                self.stats.hook_runs[(name, "error")] += 1
+                last = number > self.settings.hook_retries
+                self.log.warning(
+                    "hook failed" + ("; giving up on this commit" if last else ", will retry"),
+                    extra={"hook": name, "hash": commit, "attempt": number, "error": str(exc)},
+                )
+                if last:
+                    return
+                await asyncio.sleep(next(delays))
+                continue
+            self.stats.hook_runs[(name, "success")] += 1
+            self.log.info("hook succeeded", extra={"hook": name, "hash": commit, "attempt": number})
+            return
+
+    async def _exec(self, commit: str, tree: Path) -> None:
+        command = self.settings.exec_hook
+        assert command is not None
+        env = dict(os.environ)
+        env.update(GITSYNC_HASH=commit, GITSYNC_TREE=str(tree), GITSYNC_LINK=str(self.link))
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command.argv,
+                cwd=tree,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        except OSError as exc:
+            raise HookFailed(f"cannot start {command}: {exc.strerror or exc}") from None
+        try:
+            async with asyncio.timeout(float(self.settings.exec_hook_timeout)):
+                output, _ = await process.communicate()
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise HookFailed(f"timed out after {self.settings.exec_hook_timeout}") from None
+        text = output.decode(errors="replace").strip()[-_OUTPUT_LIMIT:]
+        if process.returncode != 0:
+            raise HookFailed(f"exit status {process.returncode}: {text}")
+        if text:
+            self.log.debug("hook output", extra={"hook": "exec", "output": text})
+
+    async def _webhook(self, commit: str, tree: Path) -> None:
+        settings = self.settings
+        assert settings.webhook_url is not None
+        headers = {}
+        for header in settings.webhook_headers:
+            name, _, value = header.partition(":")
+            headers[name.strip()] = value.strip()
+        body = settings.webhook_body.replace("{hash}", commit).encode() or None
+        timeout = aiohttp.ClientTimeout(total=float(settings.webhook_timeout))
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.request(
+                    settings.webhook_method.upper(),
+                    settings.webhook_url,
+                    headers=headers,
+                    data=body,
+                ) as response,
+            ):
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise HookFailed(str(exc) or type(exc).__name__) from None
+        if not 200 <= status < 300:
+            raise HookFailed(f"HTTP {status}")

@@ -1,0 +1,165 @@
+"""The one bare repository under the root: git processes run through GitPython, off the loop.
+
+Every call here blocks; the helper runs them with ``asyncio.to_thread``. Each git process is
+counted by command so that ``/metrics`` shows what a poll really costs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import git
+
+from .metrics import GitSyncStats
+from .refs import pick
+
+__all__ = ["FETCHED_REF", "GitFailed", "Repository"]
+
+FETCHED_REF = "refs/sidecars/fetched"
+"""Points at the last fetched commit: the 'have' of the next shallow fetch, and a gc root."""
+
+
+class GitFailed(Exception):
+    """A git process failed; the message is git's own last words."""
+
+
+class Repository:
+    def __init__(
+        self, git_dir: Path, url: str, env: Mapping[str, str], depth: int, stats: GitSyncStats
+    ) -> None:
+        self.git_dir = git_dir
+        self.url = url
+        self.env = dict(env)
+        self.depth = depth
+        self.stats = stats
+        self._git = git.Git()
+        self.running: set[subprocess.Popen[bytes]] = set()
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        deadline: float,
+        work_tree: Path | None = None,
+        index: Path | None = None,
+        cwd: Path | None = None,
+    ) -> str:
+        """Run ``git <args>`` on this repository; its stdout, or ``GitFailed``."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise GitFailed(f"git {args[0]}: sync timeout reached")
+        env = dict(self.env)
+        env["GIT_DIR"] = str(self.git_dir)
+        if work_tree is not None:
+            env["GIT_WORK_TREE"] = str(work_tree)
+        if index is not None:
+            env["GIT_INDEX_FILE"] = str(index)
+        self.stats.git_commands[args[0]] += 1
+        runner = self._git if cwd is None else git.Git(str(cwd))
+        try:
+            handle = runner.execute(
+                ["git", *args], env=env, as_process=True, start_new_session=True
+            )
+        except OSError as exc:
+            raise GitFailed(f"cannot run git: {exc}") from None
+        process: subprocess.Popen[bytes] | None = handle.proc
+        assert process is not None
+        self.running.add(process)
+        try:
+            out, err = process.communicate(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            process.communicate()
+            raise GitFailed(f"git {args[0]}: sync timeout reached") from None
+        finally:
+            self.running.discard(process)
+        if process.returncode != 0:
+            raise GitFailed(_reason(args[0], err.decode(errors="replace"), process.returncode))
+        return out.decode(errors="replace").rstrip("\n")
+
+    def kill(self) -> None:
+        """Stop every running git process (and its ssh or helper children) at once."""
+        for process in list(self.running):
+            _kill(process)
+
+    def ensure(self, deadline: float) -> None:
+        """Create the bare repository unless a usable one is there."""
+        if (self.git_dir / "HEAD").is_file() and (self.git_dir / "objects").is_dir():
+            return
+        if self.git_dir.exists():
+            shutil.rmtree(self.git_dir)
+        self.git_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.run(["init", "--bare", "--quiet", str(self.git_dir)], deadline=deadline)
+
+    def reset(self, deadline: float) -> None:
+        """Throw the repository away and start again: the cure for local corruption."""
+        shutil.rmtree(self.git_dir, ignore_errors=True)
+        self.ensure(deadline)
+
+    def remote_ref(self, ref: str, deadline: float) -> tuple[str, str]:
+        """The full name and commit of ``ref`` on the remote: one ``git ls-remote``, no fetch."""
+        out = self.run(["ls-remote", "--", self.url, ref or "HEAD"], deadline=deadline)
+        found = pick(out, ref)
+        if found is None:
+            raise GitFailed(f"the remote has no ref {ref or 'HEAD'!r}")
+        return found
+
+    def fetch(self, source: str, deadline: float) -> str:
+        """Fetch ``source`` (a ref on the remote, or a commit hash); the commit fetched."""
+        args = ["fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head"]
+        if self.depth:
+            args.append(f"--depth={self.depth}")
+        elif (self.git_dir / "shallow").exists():
+            args.append("--unshallow")
+        self.run([*args, "--", self.url, f"+{source}:{FETCHED_REF}"], deadline=deadline)
+        loose = self.git_dir / FETCHED_REF
+        if not source.startswith("refs/tags/"):
+            try:
+                text = loose.read_text().strip()
+            except OSError:
+                text = ""
+            if _is_hash(text):
+                return text
+        return self.run(["rev-parse", "--verify", f"{FETCHED_REF}^{{commit}}"], deadline=deadline)
+
+    def gc(self, deadline: float) -> None:
+        self.run(["gc", "--auto", "--quiet"], deadline=deadline)
+
+    def write_sparse_patterns(self, patterns: Sequence[str]) -> None:
+        info = self.git_dir / "info"
+        info.mkdir(exist_ok=True)
+        path = info / "sparse-checkout"
+        text = "".join(f"{pattern}\n" for pattern in patterns)
+        if not path.exists() or path.read_text() != text:
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(text)
+            os.replace(tmp, path)
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
+
+
+_BOILERPLATE = ("Please make sure you have", "and the repository exists")
+
+
+def _reason(command: str, stderr: str, status: int) -> str:
+    lines = [
+        line.strip()
+        for line in stderr.splitlines()
+        if line.strip() and not line.strip().startswith(_BOILERPLATE)
+    ]
+    text = "; ".join(lines[-3:]) if lines else f"exit status {status}"
+    return f"git {command} failed: {text}"
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)

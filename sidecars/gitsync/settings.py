@@ -1,0 +1,171 @@
+"""Every ``GITSYNC_*`` variable."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from sidecars import URL, Duration, Problem, Secret, Settings, setting
+
+_HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_SCP_LIKE = re.compile(r"[\w.-]+@[\w.-]+:.+")
+_SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
+
+
+@dataclass(frozen=True, slots=True)
+class HookCommand:
+    """A hook program: a JSON array is an argv run as is, anything else a ``sh -c`` string."""
+
+    argv: tuple[str, ...]
+
+    expected: ClassVar[str] = 'a shell command, or a JSON array of strings such as ["make", "x"]'
+    type_name: ClassVar[str] = "command"
+
+    @classmethod
+    def parse(cls, text: str) -> HookCommand:
+        text = text.strip()
+        if text.startswith("["):
+            try:
+                argv = json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError from None
+            if not argv or not all(isinstance(arg, str) for arg in argv):
+                raise ValueError
+            return cls(tuple(argv))
+        return cls(("/bin/sh", "-c", text))
+
+    def __str__(self) -> str:
+        return shlex.join(self.argv)
+
+
+class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
+    repo: str = setting(
+        help="Repository URL: https://, http://, ssh://, user@host:path, git:// or file://"
+    )
+    ref: str = setting(
+        default="",
+        help="Branch, tag, full ref or full commit hash to publish; empty means the remote HEAD",
+    )
+    depth: int = setting(default=1, help="Commits of history to fetch; 0 fetches all of it")
+    period: Duration = setting(default="10s", help="Time between two polls of the remote")
+    sync_timeout: Duration = setting(default="2m", help="Limit of one sync (poll, fetch, checkout)")
+    root: Path = setting(
+        default="/git",
+        help="Directory (the volume) holding the link and, in .gitsync/, the repository and trees",
+    )
+    link: str = setting(
+        default="current",
+        help="Name of the symlink in the root that points at the published tree",
+    )
+    one_time: bool = setting(default=False, help="Sync once and exit: the init-container pattern")
+    init_timeout: Duration = setting(
+        default="1m",
+        help="Give up (exit 1) when the first sync has not succeeded within this time; 0 never",
+    )
+    max_failures: int = setting(
+        default=0, help="Exit 1 after this many consecutive failed syncs; 0 never gives up"
+    )
+    max_backoff: Duration = setting(
+        default="1m", help="Longest wait between retries of a failing sync (exponential, jitter)"
+    )
+    grace_period: Duration = setting(
+        default="30s", help="How long a replaced tree stays on disk for readers still inside it"
+    )
+    max_old_trees: int = setting(
+        default=2, help="Replaced trees kept at most, even within the grace period"
+    )
+    spare_tree: bool = setting(
+        default=True,
+        help="Keep a ready copy of the published tree so the next commit only writes what changed",
+    )
+    staleness: Duration = setting(
+        default="0",
+        help="/healthz fails when no sync succeeded for this long; 0 turns the check off",
+    )
+    submodules: Literal["off", "shallow", "recursive"] = setting(
+        default="recursive", help="Check out submodules: not at all, one level, or all levels"
+    )
+    sparse_checkout: list[str] = setting(
+        default="", help="Sparse-checkout patterns (gitignore style); empty checks out everything"
+    )
+    trigger_secret: Secret | None = setting(
+        default="",
+        help="Secret that POST /sync requires (bearer token, GitHub X-Hub-Signature-256 HMAC "
+        "or X-Gitlab-Token); empty turns the endpoint off",
+    )
+    ssh_key_file: Path | None = setting(default="", help="Private key for ssh:// repositories")
+    ssh_known_hosts_file: Path | None = setting(
+        default="", help="known_hosts file for ssh:// repositories"
+    )
+    ssh_strict_host_checking: bool = setting(
+        default=True, help="Refuse ssh hosts that are not in the known_hosts file"
+    )
+    username: str = setting(default="", help="User name for http(s) repositories")
+    password: Secret | None = setting(default="", help="Password or token for http(s) repositories")
+    exec_hook: HookCommand | None = setting(
+        default="",
+        help="Program run after each publish (cwd: the new tree; env: GITSYNC_HASH, "
+        "GITSYNC_TREE, GITSYNC_LINK)",
+    )
+    exec_hook_timeout: Duration = setting(default="1m", help="Limit of one exec hook run")
+    webhook_url: URL | None = setting(default="", help="URL called after each publish")
+    webhook_method: str = setting(default="POST", help="HTTP method of the webhook")
+    webhook_headers: list[str] = setting(
+        default="", help="Extra webhook headers, each 'Name: value'"
+    )
+    webhook_body: str = setting(
+        default="", help="Webhook body; {hash} is replaced by the published commit"
+    )
+    webhook_timeout: Duration = setting(default="10s", help="Limit of one webhook call")
+    hook_retries: int = setting(
+        default=5, help="Retries of a failed hook (with backoff) before giving up on that commit"
+    )
+
+    @property
+    def fixed_hash(self) -> str | None:
+        """The commit when ``ref`` names one: no remote lookup is needed then."""
+        return self.ref.lower() if _HASH.fullmatch(self.ref.lower()) else None
+
+    def validate(self) -> list[Problem]:
+        problems = []
+        if not (self.repo.startswith(_SCHEMES) or _SCP_LIKE.fullmatch(self.repo)):
+            problems.append(
+                Problem(
+                    "GITSYNC_REPO",
+                    self.repo,
+                    "expected a git URL (https, http, ssh, git or file) or user@host:path",
+                )
+            )
+        if self.depth < 0:
+            problems.append(Problem("GITSYNC_DEPTH", str(self.depth), "expected 0 or more"))
+        if self.max_old_trees < 0:
+            problems.append(
+                Problem("GITSYNC_MAX_OLD_TREES", str(self.max_old_trees), "expected 0 or more")
+            )
+        if self.hook_retries < 0:
+            problems.append(
+                Problem("GITSYNC_HOOK_RETRIES", str(self.hook_retries), "expected 0 or more")
+            )
+        if self.max_failures < 0:
+            problems.append(
+                Problem("GITSYNC_MAX_FAILURES", str(self.max_failures), "expected 0 or more")
+            )
+        if not self.link or "/" in self.link or self.link in (".", "..", ".gitsync"):
+            problems.append(
+                Problem("GITSYNC_LINK", self.link, "expected a plain file name without '/'")
+            )
+        if float(self.period) <= 0 and not self.one_time:
+            problems.append(Problem("GITSYNC_PERIOD", str(self.period), "expected more than 0"))
+        for header in self.webhook_headers:
+            name, sep, _ = header.partition(":")
+            if not sep or not name.strip():
+                problems.append(
+                    Problem("GITSYNC_WEBHOOK_HEADERS", header, "expected 'Name: value' items")
+                )
+        if self.ref.startswith("-") or any(c in self.ref for c in " ~^:?*[\\"):
+            problems.append(Problem("GITSYNC_REF", self.ref, "expected a branch, tag or hash"))
+        return problems

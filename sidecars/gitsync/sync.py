@@ -1,0 +1,225 @@
+"""One sync: ask the remote, fetch if it moved, build the new tree, publish it.
+
+All disk and git work happens in threads; one lock keeps syncs, spare installs and
+deletions of old trees from overlapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from .auth import git_environment, prepare_home
+from .metrics import GitSyncStats
+from .repository import GitFailed, Repository
+from .settings import GitSyncSettings
+from .trees import Trees
+
+__all__ = ["Outcome", "Sync"]
+
+_RACY_WINDOW = 1.05
+"""Git trusts a file's stat data only when the index is written in a later second."""
+
+
+_MEASURE_DELAY = 2.0
+_GC_EVERY = 60.0
+"""``git gc --auto`` after a publish at most this often (seconds): bursts spawn no extra git."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: str
+    commit: str | None = None
+    method: str = ""
+    error: str = ""
+
+
+class Sync:
+    def __init__(self, settings: GitSyncSettings, stats: GitSyncStats, log: logging.Logger) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.log = log
+        state = settings.root / ".gitsync"
+        env = git_environment(settings, state)
+        self.repo = Repository(state / "repo.git", settings.repo, env, settings.depth, stats)
+        self.trees = Trees(
+            settings.root,
+            settings.link,
+            self.repo,
+            submodules=settings.submodules,
+            depth=settings.depth,
+            on_build=self._count_build,
+        )
+        self.lock = asyncio.Lock()
+        self.last_success = time.monotonic()
+        self.fetch_failures = 0
+        self.last_gc = -_GC_EVERY
+        self._measuring = False
+        self.source: str | None = None
+        """The full remote ref name that the configured ref resolved to last."""
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _count_build(self, method: str) -> None:
+        self.stats.tree_builds[method] += 1
+
+    async def start(self) -> None:
+        """Recover from whatever a previous run left, then make sure the repository exists."""
+        removed = await asyncio.to_thread(self.trees.recover)
+        if removed:
+            self.log.info("cleaned up after an earlier run", extra={"removed": removed[:20]})
+        await asyncio.to_thread(prepare_home, self.trees.state / "home")
+        deadline = time.monotonic() + float(self.settings.sync_timeout)
+        await asyncio.to_thread(self.repo.ensure, deadline)
+        if self.settings.sparse_checkout:
+            await asyncio.to_thread(self.repo.write_sparse_patterns, self.settings.sparse_checkout)
+        if self.trees.current:
+            self.stats.commit = self.trees.current
+            self.log.info("found a published tree", extra={"hash": self.trees.current})
+
+    async def once(self, *, triggered: bool = False) -> Outcome:
+        """One sync. A triggered one (a push was announced) fetches without asking first."""
+        started = time.monotonic()
+        deadline = started + float(self.settings.sync_timeout)
+        try:
+            async with self.lock:
+                outcome = await asyncio.to_thread(self._step, deadline, triggered)
+        except (GitFailed, OSError) as exc:
+            outcome = Outcome("error", error=str(exc))
+        seconds = time.monotonic() - started
+        self.stats.observe_sync(outcome.kind, seconds)
+        if outcome.kind == "error":
+            self.stats.consecutive_failures += 1
+            return outcome
+        self.stats.consecutive_failures = 0
+        self.stats.last_success = time.time()
+        self.last_success = time.monotonic()
+        if outcome.kind == "success":
+            assert outcome.commit is not None
+            self.stats.commit = outcome.commit
+            self.log.info(
+                "published",
+                extra={
+                    "hash": outcome.commit,
+                    "method": outcome.method,
+                    "seconds": round(seconds, 3),
+                },
+            )
+            self._after_publish(outcome.commit)
+        return outcome
+
+    def _step(self, deadline: float, triggered: bool) -> Outcome:
+        fixed = self.settings.fixed_hash
+        if fixed is not None:
+            source, remote = fixed, fixed
+        elif triggered and self.source is not None:
+            source, remote = self.source, ""
+        else:
+            source, remote = self.repo.remote_ref(self.settings.ref, deadline)
+            self.source = source
+        if remote == self.trees.current:
+            return Outcome("noop", remote)
+        self.log.debug("fetching", extra={"ref": source, "hash": remote})
+        try:
+            commit = self.repo.fetch(source, deadline)
+        except GitFailed:
+            self.fetch_failures += 1
+            if fixed is None and remote and self.fetch_failures >= 2:
+                self.log.warning(
+                    "fetch keeps failing with the remote up; starting a new repository"
+                )
+                self.repo.reset(deadline)
+                self.fetch_failures = 0
+            raise
+        self.fetch_failures = 0
+        if commit == self.trees.current:
+            return Outcome("noop", commit)
+        self.log.debug("building tree", extra={"hash": commit})
+        method = self.trees.build(commit, deadline)
+        self.trees.publish(commit)
+        return Outcome("success", commit, method)
+
+    def _after_publish(self, commit: str) -> None:
+        if time.monotonic() - self.last_gc >= _GC_EVERY:
+            self.last_gc = time.monotonic()
+            self._in_background(self._gc())
+        if not self.settings.one_time:
+            self._in_background(self._settle(commit))
+        self._measure_soon()
+
+    def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _gc(self) -> None:
+        deadline = time.monotonic() + float(self.settings.sync_timeout)
+        try:
+            await asyncio.to_thread(self.repo.gc, deadline)
+        except GitFailed as exc:
+            self.log.warning("git gc failed", extra={"error": str(exc)})
+
+    async def _settle(self, commit: str) -> None:
+        """After the racy second: refresh the new tree's index, then copy it as the spare."""
+        wait = self.trees.built_at + _RACY_WINDOW - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if commit != self.trees.current:
+            return
+        deadline = time.monotonic() + float(self.settings.sync_timeout)
+        if not await asyncio.to_thread(self.trees.settle, commit, deadline):
+            return
+        if not self.settings.spare_tree or commit != self.trees.current:
+            return
+        made = await asyncio.to_thread(self.trees.make_spare, commit)
+        if made is None:
+            return
+        async with self.lock:
+            await asyncio.to_thread(self.trees.keep_spare, commit, made)
+
+    def _measure_soon(self) -> None:
+        """Walk the root for its size once things calm down, not on every publish of a burst."""
+        if not self._measuring:
+            self._measuring = True
+            self._in_background(self._measure())
+
+    async def _measure(self) -> None:
+        try:
+            await asyncio.sleep(_MEASURE_DELAY)
+            self.stats.root_bytes = await asyncio.to_thread(self.trees.disk_bytes)
+        finally:
+            self._measuring = False
+
+    async def clean(self) -> None:
+        """Delete replaced trees whose grace period is over, or that exceed the cap."""
+        victims = self.trees.expired(float(self.settings.grace_period), self.settings.max_old_trees)
+        if not victims:
+            return
+        async with self.lock:
+            for commit in victims:
+                await asyncio.to_thread(self.trees.discard, commit)
+        self.log.info("deleted replaced trees", extra={"hashes": victims})
+        self._in_background(self._empty_trash())
+
+    async def _empty_trash(self) -> None:
+        await asyncio.to_thread(self.trees.empty_trash)
+        self._measure_soon()
+
+    def next_clean_in(self) -> float | None:
+        """Seconds until the oldest replaced tree is due for deletion."""
+        if not self.trees.retired:
+            return None
+        if len(self.trees.retired) > self.settings.max_old_trees:
+            return 0.0
+        oldest = min(self.trees.retired.values())
+        return max(oldest + float(self.settings.grace_period) - time.monotonic(), 0.0)
+
+    async def close(self) -> None:
+        self.repo.kill()
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

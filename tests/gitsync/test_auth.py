@@ -1,0 +1,275 @@
+"""Authenticated remotes: ssh with a key and strict host checking, smart HTTP with a password."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from sidecars.testing import HelperProcess
+
+from .support import (
+    GitDaemon,
+    Upstream,
+    base_env,
+    free_port,
+    make_upstream,
+    published,
+    until,
+    wait_port,
+)
+
+SSHD_CONFIG = """\
+Port {port}
+ListenAddress 127.0.0.1
+HostKey {dir}/host_key
+PidFile {dir}/sshd.pid
+AuthorizedKeysFile {dir}/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+"""
+
+
+@dataclass
+class Sshd:
+    port: int
+    key: Path
+    known_hosts: Path
+    wrong_known_hosts: Path
+
+    def url(self, upstream: Upstream) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}{upstream.bare}"
+
+
+def _keygen(path: Path) -> str:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True, timeout=30
+    )
+    return path.with_suffix(".pub").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    if os.geteuid() != 0:
+        pytest.skip("sshd for the ssh tests runs as root")
+    directory = tmp_path_factory.mktemp("sshd")
+    host = _keygen(directory / "host_key")
+    client = _keygen(directory / "client_key")
+    other = _keygen(directory / "other_key")
+    (directory / "authorized_keys").write_text(client + "\n")
+    port = free_port()
+    known = directory / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {host}\n")
+    wrong = directory / "wrong_known_hosts"
+    wrong.write_text(f"[127.0.0.1]:{port} {other}\n")
+    config = directory / "sshd_config"
+    config.write_text(SSHD_CONFIG.format(port=port, dir=directory))
+    os.makedirs("/run/sshd", exist_ok=True)
+    process = subprocess.Popen(
+        ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port)
+        yield Sshd(port, directory / "client_key", known, wrong)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+async def test_ssh_with_key_and_known_hosts(tmp_path: Path, sshd: Sshd, upstream: Upstream) -> None:
+    root = tmp_path / "root"
+    env = base_env(
+        root,
+        sshd.url(upstream),
+        ssh_key_file=str(sshd.key),
+        ssh_known_hosts_file=str(sshd.known_hosts),
+    )
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        assert published(root) == upstream.head()
+        head = upstream.commit({"README": "v2\n"})
+        upstream.push()
+        await until(lambda: published(root) == head, what="a commit over ssh")
+
+
+def test_ssh_refuses_an_unknown_host_key_unless_told_not_to_check(
+    tmp_path: Path, sshd: Sshd, upstream: Upstream
+) -> None:
+    env = base_env(
+        tmp_path / "root",
+        sshd.url(upstream),
+        ssh_key_file=str(sshd.key),
+        ssh_known_hosts_file=str(sshd.wrong_known_hosts),
+        one_time="true",
+        init_timeout="1s",
+        admin_addr="",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecars", "gitsync"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Host key verification failed" in done.stderr
+
+    env["GITSYNC_SSH_STRICT_HOST_CHECKING"] = "false"
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecars", "gitsync"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert published(tmp_path / "root") == upstream.head()
+
+
+USER, PASSWORD = "reader", "pa55word"
+
+
+async def _http_backend(base: Path, request: web.Request) -> web.StreamResponse:
+    """git http-backend as CGI: the smart HTTP protocol, behind basic auth."""
+    expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    if request.headers.get("Authorization") != expected:
+        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
+    body = await request.read()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "GIT_PROJECT_ROOT": str(base),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": request.path,
+        "QUERY_STRING": request.query_string,
+        "REQUEST_METHOD": request.method,
+        "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
+        "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
+        "REMOTE_USER": USER,
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    process = await asyncio.create_subprocess_exec(
+        "git",
+        "http-backend",
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await process.communicate(body)
+    head, _, payload = out.partition(b"\r\n\r\n")
+    status, headers = 200, {}
+    for line in head.decode().split("\r\n"):
+        name, _, value = line.partition(":")
+        if name.lower() == "status":
+            status = int(value.split()[0])
+        elif name:
+            headers[name.strip()] = value.strip()
+    return web.Response(status=status, headers=headers, body=payload)
+
+
+@pytest.fixture
+async def http_url(served: Path) -> AsyncIterator[str]:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await _http_backend(served, request)
+
+    app.router.add_route("*", "/{path:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_http_basic_auth_with_a_password_file(
+    tmp_path: Path, upstream: Upstream, http_url: str
+) -> None:
+    password_file = tmp_path / "password"
+    password_file.write_text(PASSWORD + "\n")
+    root = tmp_path / "root"
+    url = f"{http_url}/{upstream.bare.name}"
+    env = base_env(root, url, username=USER, password_file=str(password_file))
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        assert published(root) == upstream.head()
+        head = upstream.commit({"README": "v2\n"})
+        upstream.push()
+        await until(lambda: published(root) == head, what="a commit over http")
+        assert PASSWORD not in proc.stderr()
+
+    env = base_env(tmp_path / "denied", url, username=USER, password="wrong", init_timeout="0")
+    async with HelperProcess("gitsync", env) as proc:
+        failed = await proc.wait_log(lambda e: e.get("msg") == "sync failed")
+        assert "Authentication failed" in failed["error"] or "401" in failed["error"]
+        assert "wrong" not in proc.stderr()
+
+
+def test_any_uid_without_a_passwd_entry_or_writable_home(
+    daemon: GitDaemon, upstream: Upstream
+) -> None:
+    """The OpenShift case: a random UID without a passwd entry, HOME unusable.
+    CAP_DAC_READ_SEARCH only lets that UID start the interpreter kept under /root; it
+    grants no write access anywhere, and access(2) ignores it."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to switch to an unknown UID")
+    public = Path(tempfile.mkdtemp(prefix="gitsync-uid-"))
+    try:
+        public.chmod(0o755)
+        root = public / "root"
+        root.mkdir()
+        os.chown(root, 54321, 54321)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": "/nonexistent",
+            **base_env(root, daemon.url(upstream), one_time="true", init_timeout="5s"),
+            "GITSYNC_ADMIN_ADDR": "",
+        }
+        caps = "+dac_read_search"
+        argv = ["setpriv", "--reuid=54321", "--regid=54321", "--clear-groups"]
+        argv += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
+        done = subprocess.run(
+            [*argv, sys.executable, "-m", "sidecars", "gitsync"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert published(root) == upstream.head()
+        assert (root / "current" / "README").stat().st_uid == 54321
+
+        # a file:// remote owned by another UID: git's ownership check must not refuse it
+        theirs = make_upstream(public, "theirs")
+        env["GITSYNC_REPO"] = theirs.url()
+        env["GITSYNC_LINK"] = "theirs"
+        done = subprocess.run(
+            [*argv, sys.executable, "-m", "sidecars", "gitsync"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert published(root, "theirs") == theirs.head()
+    finally:
+        shutil.rmtree(public, ignore_errors=True)

@@ -1,0 +1,65 @@
+"""The /metrics contract of gitsync: names, types, and what promtool says about them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from sidecars.gitsync.metrics import GitSyncCollector, GitSyncStats
+
+FAMILIES = {
+    "gitsync_syncs": "counter",
+    "gitsync_sync_duration_seconds": "histogram",
+    "gitsync_last_success_timestamp_seconds": "gauge",
+    "gitsync_commit_info": "gauge",
+    "gitsync_consecutive_failures": "gauge",
+    "gitsync_hook_runs": "counter",
+    "gitsync_trigger_requests": "counter",
+    "gitsync_git_commands": "counter",
+    "gitsync_tree_builds": "counter",
+    "gitsync_root_bytes": "gauge",
+}
+
+
+def _exposition() -> bytes:
+    stats = GitSyncStats()
+    stats.observe_sync("success", 0.07)
+    stats.observe_sync("noop", 0.004)
+    stats.observe_sync("error", 120.0)
+    stats.commit = "a" * 40
+    stats.hook_runs[("exec", "error")] += 2
+    stats.triggers["forbidden"] += 1
+    stats.git_commands["ls-remote"] += 3
+    stats.tree_builds["spare"] += 1
+    registry = CollectorRegistry()
+    registry.register(GitSyncCollector(stats))
+    return generate_latest(registry)
+
+
+def test_families_and_values() -> None:
+    families = {f.name: f for f in text_string_to_metric_families(_exposition().decode())}
+    assert {name: f.type for name, f in families.items()} == FAMILIES
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in families.values()
+        for s in f.samples
+    }
+    assert samples[("gitsync_syncs_total", (("outcome", "error"),))] == 1
+    assert samples[("gitsync_sync_duration_seconds_bucket", (("le", "0.01"),))] == 1
+    assert samples[("gitsync_sync_duration_seconds_bucket", (("le", "0.1"),))] == 2
+    assert samples[("gitsync_sync_duration_seconds_bucket", (("le", "+Inf"),))] == 3
+    assert samples[("gitsync_commit_info", (("hash", "a" * 40),))] == 1
+    assert samples[("gitsync_hook_runs_total", (("hook", "exec"), ("outcome", "error")))] == 2
+
+
+def test_promtool_accepts_the_exposition() -> None:
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool is not installed")
+    done = subprocess.run(
+        ["promtool", "check", "metrics"], input=_exposition(), capture_output=True, timeout=30
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

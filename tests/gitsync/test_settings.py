@@ -1,0 +1,57 @@
+"""GITSYNC_* parsing: what is accepted, and what an operator reads when it is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from sidecars import ConfigError
+from sidecars.gitsync.settings import GitSyncSettings, HookCommand
+
+
+def test_defaults() -> None:
+    settings = GitSyncSettings.from_env({"GITSYNC_REPO": "https://example.invalid/r.git"})
+    assert settings.depth == 1
+    assert float(settings.period) == 10.0
+    assert settings.link == "current"
+    assert settings.fixed_hash is None
+    assert settings.trigger_secret is None
+
+
+def test_a_full_hash_ref_needs_no_remote_lookup() -> None:
+    settings = GitSyncSettings.from_env({"GITSYNC_REPO": "git@host:r.git", "GITSYNC_REF": "A" * 40})
+    assert settings.fixed_hash == "a" * 40
+
+
+def test_hook_commands() -> None:
+    assert HookCommand.parse('["make", "reload"]').argv == ("make", "reload")
+    assert HookCommand.parse("nginx -s reload").argv == ("/bin/sh", "-c", "nginx -s reload")
+    with pytest.raises(ValueError):  # noqa: PT011
+        HookCommand.parse("[1, 2]")
+
+
+def test_every_bad_variable_is_named_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        GitSyncSettings.from_env(
+            {
+                "GITSYNC_REPO": "ftp://x",
+                "GITSYNC_LINK": "../x",
+                "GITSYNC_DEPTH": "-1",
+                "GITSYNC_WEBHOOK_HEADERS": "no-colon",
+                "GITSYNC_REF": "main~1",
+            }
+        )
+    text = caught.value.render()
+    for name in ("GITSYNC_REPO", "GITSYNC_LINK", "GITSYNC_DEPTH", "GITSYNC_WEBHOOK_HEADERS"):
+        assert name in text
+    assert "GITSYNC_REF" in text
+
+
+def test_secrets_are_masked() -> None:
+    settings = GitSyncSettings.from_env(
+        {
+            "GITSYNC_REPO": "https://h/r",
+            "GITSYNC_PASSWORD": "hunter2",
+            "GITSYNC_TRIGGER_SECRET": "s",
+        }
+    )
+    assert "hunter2" not in repr(settings)

@@ -1,0 +1,120 @@
+"""Publishing commits from a real git daemon and file:// remotes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sidecars.testing import HelperProcess
+
+from .support import GitDaemon, Upstream, base_env, git, metric, published, until
+
+
+async def test_new_commit_is_published_and_idle_polls_only_ask_the_remote(
+    tmp_path: Path, daemon: GitDaemon, upstream: Upstream
+) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "lost+found").mkdir()
+    first = upstream.head()
+    async with HelperProcess("gitsync", base_env(root, daemon.url(upstream))) as proc:
+        await proc.wait_ready()
+        assert published(root) == first
+        assert (root / "current" / "README").read_text() == "v1\n"
+        second = upstream.commit({"README": "v2\n", "docs/new.txt": "new\n"})
+        upstream.push()
+        await until(lambda: published(root) == second, what="second commit")
+        assert (root / "current" / "docs" / "new.txt").read_text() == "new\n"
+        assert not (root / "current" / ".git").exists()
+
+        spare = root / ".gitsync" / "spare" / f"{second}.index"
+        await until(spare.exists, what="the spare copy of the published tree")
+        await until(lambda: _gc_done(proc), what="git gc after the first publish")
+        before = await _commands(proc)
+
+        async def five_more_polls() -> bool:
+            return (await _commands(proc))["noop"] >= before["noop"] + 5
+
+        await until(five_more_polls, what="five idle polls")
+        after = await _commands(proc)
+        changed = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+        noops = changed.pop("noop")
+        # one poll may be between its ls-remote and its outcome when a scrape happens
+        assert set(changed) == {"ls-remote"}
+        assert abs(changed["ls-remote"] - noops) <= 1
+        assert await metric(proc, "gitsync_commit_info", hash=second) == 1
+        assert await proc.stop() == 0
+    assert (root / "lost+found").is_dir()
+
+
+async def _gc_done(proc: HelperProcess) -> bool:
+    return await metric(proc, "gitsync_git_commands_total", command="gc") >= 1
+
+
+async def _commands(proc: HelperProcess) -> dict[str, float]:
+    """git processes started by command, and the no-change syncs, from one scrape."""
+    metrics = await proc.metrics()
+    counts = {s.labels["command"]: s.value for s in metrics["gitsync_git_commands"]}
+    counts["noop"] = next(
+        s.value for s in metrics["gitsync_syncs"] if s.labels["outcome"] == "noop"
+    )
+    return counts
+
+
+async def test_force_push_replaces_the_published_commit(
+    tmp_path: Path, daemon: GitDaemon, upstream: Upstream
+) -> None:
+    root = tmp_path / "root"
+    upstream.commit({"a.txt": "a\n"})
+    upstream.push()
+    async with HelperProcess("gitsync", base_env(root, daemon.url(upstream))) as proc:
+        await proc.wait_ready()
+        old = upstream.head()
+        assert published(root) == old
+        git("reset", "-q", "--hard", "HEAD~1", cwd=upstream.work)
+        rewritten = upstream.commit({"b.txt": "b\n"}, "rewritten")
+        upstream.push(force=True)
+        await until(lambda: published(root) == rewritten, what="force-pushed commit")
+        assert not (root / "current" / "a.txt").exists()
+        assert (root / "current" / "b.txt").read_text() == "b\n"
+
+
+async def test_tag_and_hash_refs_over_file_urls(tmp_path: Path, upstream: Upstream) -> None:
+    tagged = upstream.head()
+    git("tag", "-a", "-m", "release", "v1", cwd=upstream.work)
+    upstream.push("v1")
+    later = upstream.commit({"README": "v2\n"})
+    upstream.push()
+
+    root = tmp_path / "tag"
+    env = base_env(root, upstream.url(), ref="v1")
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        assert published(root) == tagged
+        assert (root / "current" / "README").read_text() == "v1\n"
+        git("tag", "-f", "-a", "-m", "moved", "v1", later, cwd=upstream.work)
+        upstream.push("v1", force=True)
+        await until(lambda: published(root) == later, what="moved tag")
+
+    root = tmp_path / "hash"
+    env = base_env(root, upstream.url(), ref=tagged)
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        assert published(root) == tagged
+
+        async def idle() -> bool:
+            return await metric(proc, "gitsync_syncs_total", outcome="noop") >= 3
+
+        await until(idle, what="idle syncs")
+        assert await metric(proc, "gitsync_git_commands_total", command="ls-remote") == 0
+
+
+async def test_full_history_with_depth_zero(tmp_path: Path, upstream: Upstream) -> None:
+    upstream.commit({"README": "v2\n"})
+    upstream.push()
+    root = tmp_path / "root"
+    async with HelperProcess("gitsync", base_env(root, upstream.url(), depth="0")) as proc:
+        await proc.wait_ready()
+        count = git(
+            "--git-dir", str(root / ".gitsync" / "repo.git"), "rev-list", "--count", upstream.head()
+        )
+        assert count == "2"
