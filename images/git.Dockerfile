@@ -1,0 +1,17 @@
+# A Python base with git and the ssh client, for the gitsync image when the base comes from a
+# registry (Debian's packages are fetched during the build). Where no registry is reachable,
+# scripts/images/local-base.sh bakes the same packages into a locally built base instead.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+FROM ${BASE_IMAGE}
+ARG VERSION=0.0.0
+ARG REVISION=unknown
+ARG SOURCE=unknown
+LABEL org.opencontainers.image.title="sidecars-python-git" \
+      org.opencontainers.image.description="Python with git and the ssh client; the base of the sidecars gitsync image" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git openssh-client \
+    && rm -rf /var/lib/apt/lists/*

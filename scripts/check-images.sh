@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Builds every image and checks each one for real (the container stage of CI, part 1):
+#   config   non-root user 65532, ENTRYPOINT sidecars <helper>, PATH, HEALTHCHECK with
+#            sidecars probe, the OCI labels
+#   help     --help works as UID 65532 and as an arbitrary UID, with a read-only root
+#            filesystem and a tmpfs at /tmp
+#   contents the gitsync image has git and ssh; the others have none of git, ssh or curl
+#   sigterm  running as PID 1 (settings: scripts/images/keep-running/<helper>.env), the
+#            health check passes, then SIGTERM stops it with exit 0 in under 2 seconds
+#   hadolint every Dockerfile, with the OCI labels required (.hadolint.yaml)
+# Installs docker.io and debootstrap when missing and starts dockerd when none runs (as root).
+# Usage: scripts/check-images.sh [VERSION]. Exit 1 if any check failed; each failure names
+# its step and image.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+
+version=${1:-$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')}
+helpers=(gitsync nginxlog ambassador waitfor injector)
+admin_port() {
+  case $1 in
+    gitsync) echo 9400 ;; ambassador) echo 9401 ;; injector) echo 9402 ;;
+    waitfor) echo 9403 ;; nginxlog) echo 4040 ;;
+  esac
+}
+results=()
+failures=0
+record() { # status step image detail
+  results+=("$(printf '%-5s %-9s %-28s %s' "$1" "$2" "$3" "$4")")
+  echo "check-images: $1 $2 $3 $4"
+  if [ "$1" = FAIL ]; then failures=$((failures + 1)); fi
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+echo "== engine"
+if ! command -v debootstrap >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+fi
+bash scripts/images/engine.sh || { echo "check-images: FAIL engine: no Docker engine" >&2; exit 1; }
+
+echo "== hadolint"
+[ -x .venv/bin/hadolint ] || bash scripts/setup.sh
+if out=$(.venv/bin/hadolint --no-color images/*.Dockerfile 2>&1); then
+  record PASS hadolint "images/*.Dockerfile" ""
+else
+  echo "$out" >&2
+  record FAIL hadolint "images/*.Dockerfile" "see the lines above"
+fi
+
+echo "== build"
+build_started=$(date +%s)
+bash scripts/build-images.sh "$version" || { echo "check-images: FAIL build (see above)" >&2; exit 1; }
+echo "check-images: build took $(($(date +%s) - build_started))s"
+
+check_config() { # helper image
+  local helper=$1 image=$2 got
+  got=$(docker image inspect -f '{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Healthcheck.Test}}' "$image")
+  local want="65532:65532|[\"sidecars\",\"$helper\"]|[\"CMD\",\"sidecars\",\"probe\",\"http://127.0.0.1:$(admin_port "$helper")/healthz\"]"
+  if [ "$got" != "$want" ]; then
+    record FAIL config "$image" "user|entrypoint|healthcheck is $got, expected $want"
+    return
+  fi
+  if ! docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$image" | grep -q '^PATH=/opt/sidecars/bin:'; then
+    record FAIL config "$image" "PATH does not start with /opt/sidecars/bin"
+    return
+  fi
+  local label missing=()
+  for label in source version revision licenses title description; do
+    [ -n "$(docker image inspect -f "{{index .Config.Labels \"org.opencontainers.image.$label\"}}" "$image")" ] ||
+      missing+=("$label")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    record FAIL config "$image" "OCI labels missing: ${missing[*]}"
+    return
+  fi
+  record PASS config "$image" ""
+}
+
+check_help() { # helper image
+  local helper=$1 image=$2 user out
+  for user in 65532:65532 1000650000:0; do
+    if ! out=$(docker run --rm --network none --user "$user" --read-only --tmpfs /tmp "$image" --help 2>&1) ||
+      ! grep -q "^sidecars $helper:" <<<"$out"; then
+      record FAIL help "$image" "--help as $user with a read-only root: $(head -c 300 <<<"$out")"
+      return
+    fi
+  done
+  record PASS help "$image" "as 65532 and 1000650000, read-only root"
+}
+
+check_contents() { # helper image
+  local helper=$1 image=$2 out
+  if [ "$helper" = gitsync ]; then
+    out=$(docker run --rm --network none --entrypoint sh "$image" -c 'git --version && ssh -V' 2>&1) ||
+      { record FAIL contents "$image" "git or ssh missing: $out"; return; }
+    record PASS contents "$image" "git and ssh present"
+  else
+    out=$(docker run --rm --network none --entrypoint sh "$image" -c \
+      'for t in git ssh curl wget; do if command -v "$t"; then exit 1; fi; done' 2>&1) ||
+      { record FAIL contents "$image" "carries $out"; return; }
+    record PASS contents "$image" "no git, ssh, curl or wget"
+  fi
+}
+
+check_sigterm() { # helper image
+  local helper=$1 image=$2 env_file=scripts/images/keep-running/$1.env cid status="" elapsed code
+  local env_args=()
+  [ -f "$env_file" ] && env_args=(--env-file "$env_file")
+  cid=$(docker run -d --network none --read-only --tmpfs /tmp --health-interval 1s \
+    "${env_args[@]}" "$image")
+  for _ in $(seq 60); do
+    status=$(docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' "$cid")
+    [ "$status" = "running healthy" ] && break
+    [ "${status%% *}" = running ] || break
+    sleep 0.5
+  done
+  if [ "$status" != "running healthy" ]; then
+    record FAIL sigterm "$image" "not running and healthy before SIGTERM ($status, exit $(docker inspect -f '{{.State.ExitCode}}' "$cid")); settings in $env_file; log: $(docker logs "$cid" 2>&1 | tail -n 5 | tr '\n' ' ')"
+    docker rm -f "$cid" >/dev/null
+    return
+  fi
+  local pid1
+  pid1=$(docker exec "$cid" cat /proc/1/cmdline | tr '\0' ' ')
+  if [[ "$pid1" != *"sidecars $helper"* ]]; then
+    record FAIL sigterm "$image" "PID 1 is '$pid1', not sidecars $helper"
+    docker rm -f "$cid" >/dev/null
+    return
+  fi
+  local t0 t1
+  t0=$(now_ms)
+  docker stop -t 10 "$cid" >/dev/null
+  t1=$(now_ms)
+  elapsed=$((t1 - t0))
+  code=$(docker inspect -f '{{.State.ExitCode}}' "$cid")
+  if [ "$code" != 0 ] || [ "$elapsed" -ge 2000 ]; then
+    record FAIL sigterm "$image" "stopped in ${elapsed}ms with exit $code (want < 2000ms, exit 0); log: $(docker logs "$cid" 2>&1 | tail -n 5 | tr '\n' ' ')"
+  else
+    record PASS sigterm "$image" "healthy as PID 1, stopped in ${elapsed}ms, exit 0"
+  fi
+  docker rm "$cid" >/dev/null
+}
+
+echo "== images"
+installed=$(docker run --rm --network none "sidecars/base:$version" sidecars list | awk '{print $1}')
+for helper in "${helpers[@]}"; do
+  image=sidecars/$helper:$version
+  if ! grep -qx "$helper" <<<"$installed"; then
+    record SKIP all "$image" "the package has no $helper helper yet (sidecars list)"
+    continue
+  fi
+  if ! docker image inspect "$image" >/dev/null 2>&1; then
+    record FAIL build "$image" "the package has $helper but its image was not built"
+    continue
+  fi
+  check_config "$helper" "$image"
+  check_help "$helper" "$image"
+  check_contents "$helper" "$image"
+  check_sigterm "$helper" "$image"
+done
+
+echo "== summary ($(($(date +%s) - started))s)"
+printf '%s\n' "${results[@]}"
+if [ "$failures" -gt 0 ]; then
+  echo "check-images: $failures check(s) failed"
+  exit 1
+fi
+echo "check-images: all checks passed"
