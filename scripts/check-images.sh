@@ -41,7 +41,7 @@ bash scripts/images/engine.sh || { echo "check-images: FAIL engine: no Docker en
 
 echo "== hadolint"
 [ -x .venv/bin/hadolint ] || bash scripts/setup.sh
-if out=$(.venv/bin/hadolint --no-color images/*.Dockerfile 2>&1); then
+if out=$(.venv/bin/hadolint --no-color --config .hadolint.yaml images/*.Dockerfile 2>&1); then
   record PASS hadolint "images/*.Dockerfile" ""
 else
   echo "$out" >&2
