@@ -14,15 +14,6 @@ RUN python3 -m venv /opt/sidecars \
     && /opt/sidecars/bin/sidecars --version
 
 FROM ${BASE_IMAGE}
-ARG VERSION=0.0.0
-ARG REVISION=unknown
-ARG SOURCE=unknown
-LABEL org.opencontainers.image.title="sidecars-base" \
-      org.opencontainers.image.description="Python and the sidecars package; the base of the sidecars helper images" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.licenses="Apache-2.0"
 # PATH is spelled out because some runtimes (podman kube play) do not inherit it from the base.
 ENV PATH=/opt/sidecars/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/tmp \
@@ -33,5 +24,15 @@ ENV PATH=/opt/sidecars/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 RUN echo 'sidecars:x:65532:65532:sidecars:/tmp:/usr/sbin/nologin' >> /etc/passwd \
     && echo 'sidecars:x:65532:' >> /etc/group
 COPY --from=install /opt/sidecars /opt/sidecars
+# Labels last: a new revision then changes no layer.
+ARG VERSION=0.0.0
+ARG REVISION=unknown
+ARG SOURCE=unknown
+LABEL org.opencontainers.image.title="sidecars-base" \
+      org.opencontainers.image.description="Python and the sidecars package; the base of the sidecars helper images" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0"
 USER 65532:65532
 WORKDIR /tmp

@@ -3,6 +3,9 @@
 # scripts/images/local-base.sh bakes the same packages into a locally built base instead.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE}
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git openssh-client \
+    && rm -rf /var/lib/apt/lists/*
 ARG VERSION=0.0.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
@@ -12,6 +15,3 @@ LABEL org.opencontainers.image.title="sidecars-python-git" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
-RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git openssh-client \
-    && rm -rf /var/lib/apt/lists/*

@@ -9,15 +9,13 @@
 # from GIT_BASE_IMAGE, a base that carries git and ssh (default: git.Dockerfile on BASE_IMAGE).
 #
 # Other settings: HELPERS (default: every helper that has a Dockerfile and is in the package),
-# TARGET_PYTHON (default 3.11: the base's Python, for the binary wheels), PYTHON (this
-# machine's Python for pip, default python3), SOURCE (image source URL label, default the
-# origin remote). Build logs: build/images/<image>.log.
+# PYTHON (this machine's Python, for pip; the wheels are chosen for the base's Python),
+# SOURCE (the image source URL label, default the origin remote). Logs: build/images/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
 version=${1:-$("$python" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')}
-target_python=${TARGET_PYTHON:-3.11}
 official_base=python:3.11-slim-bookworm
 all_helpers=(gitsync nginxlog ambassador waitfor injector)
 logs=build/images
@@ -35,28 +33,12 @@ revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 if [ "$revision" != unknown ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
   revision="$revision-dirty"
 fi
-source_url=${SOURCE:-$(git remote get-url origin 2>/dev/null || echo unknown)}
+# The source label: SOURCE, else the origin remote when it is a public address.
+source_url=${SOURCE:-$(git remote get-url origin 2>/dev/null || true)}
 source_url=$(echo "$source_url" | sed -E 's#^git@([^:]+):#https://\1/#; s#\.git$##')
+[[ "$source_url" == https://* ]] || source_url=unknown
 
-# 1. The wheelhouse: the project as a wheel (reproducible, so an unchanged tree hits the
-# build cache), then its dependencies as binary wheels for the base's Python and platform.
-step "wheelhouse for Python $target_python"
-mkdir -p images/wheels
-rm -f images/wheels/sidecars-*.whl
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
-"$python" -m pip wheel -q --no-deps -w images/wheels . >"$logs/wheelhouse.log" 2>&1 ||
-  { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip wheel of the project (log: $logs/wheelhouse.log)"; }
-# Debian bookworm has glibc 2.36; pip does not expand that tag to the older ones by itself.
-platforms=()
-for glibc in $(seq 36 -1 17); do platforms+=(--platform "manylinux_2_${glibc}_$(uname -m)"); done
-platforms+=(--platform "manylinux2014_$(uname -m)")
-"$python" -m pip download -q --only-binary=:all: -d images/wheels \
-  --python-version "$target_python" --implementation cp \
-  "${platforms[@]}" \
-  images/wheels/sidecars-*.whl >>"$logs/wheelhouse.log" 2>&1 ||
-  { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip download of the dependencies (log: $logs/wheelhouse.log)"; }
-
-# 2. The Python bases.
+# 1. The Python bases.
 if [ -n "${BASE_IMAGE:-}" ]; then
   base=$BASE_IMAGE
 elif [ "${SIDECARS_LOCAL_BASE:-0}" != 1 ] && {
@@ -71,7 +53,30 @@ else
   base=sidecars/debian-python:bookworm
   GIT_BASE_IMAGE=${GIT_BASE_IMAGE:-sidecars/debian-python-git:bookworm}
 fi
-step "Python base $base"
+# The binary wheels must fit the base's Python, C library and machine, not this machine's.
+read -r target_python glibc machine < <(docker run --rm --network none --entrypoint python3 "$base" -c \
+  'import platform, sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}", platform.libc_ver()[1] or "none", platform.machine())') ||
+  fail "cannot run python3 in the base $base"
+[ "$glibc" != none ] || fail "the base $base has no glibc; the wheels need a manylinux (glibc) base"
+step "Python base $base: Python $target_python, glibc $glibc, $machine"
+
+# 2. The wheelhouse, made afresh: the project as a wheel (reproducible, so an unchanged tree
+# hits the build cache), then its dependencies as binary wheels for the base.
+step "wheelhouse"
+rm -rf images/wheels
+mkdir -p images/wheels
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+"$python" -m pip wheel -q --no-deps -w images/wheels . >"$logs/wheelhouse.log" 2>&1 ||
+  { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip wheel of the project (log: $logs/wheelhouse.log)"; }
+# pip does not expand a manylinux_2_N tag to the older glibc versions by itself.
+platforms=()
+for minor in $(seq "${glibc#2.}" -1 17); do platforms+=(--platform "manylinux_2_${minor}_$machine"); done
+platforms+=(--platform "manylinux2014_$machine")
+"$python" -m pip download -q --only-binary=:all: -d images/wheels \
+  --python-version "$target_python" --implementation cp "${platforms[@]}" \
+  images/wheels/sidecars-*.whl >>"$logs/wheelhouse.log" 2>&1 ||
+  { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip download of the dependencies for Python $target_python (log: $logs/wheelhouse.log)"; }
+
 
 build() { # image dockerfile [build-arg ...]
   local image=$1 dockerfile=$2
