@@ -3,10 +3,11 @@
 #   config   non-root user 65532, ENTRYPOINT sidecars <helper>, PATH, HEALTHCHECK with
 #            sidecars probe, the OCI labels
 #   help     --help works as UID 65532 and as an arbitrary UID, with a read-only root
-#            filesystem and a tmpfs at /tmp
+#            filesystem, a tmpfs at /tmp, no capabilities and no-new-privileges
 #   contents the gitsync image has git and ssh; the others have none of git, ssh or curl
-#   sigterm  running as PID 1 (settings: scripts/images/keep-running/<helper>.env), the
-#            health check passes, then SIGTERM stops it with exit 0 in under 2 seconds
+#   sigterm  run as PID 1, locked down as above, with the settings that keep it running
+#            (scripts/images/keep-running/<helper>.env): the health check passes, then
+#            SIGTERM stops it with exit 0 in under 2 seconds
 #   hadolint every Dockerfile, with the OCI labels required (.hadolint.yaml)
 # Installs docker.io and debootstrap when missing and starts dockerd when none runs (as root).
 # Usage: scripts/check-images.sh [VERSION]. Exit 1 if any check failed; each failure names
@@ -31,6 +32,8 @@ record() { # status step image detail
   if [ "$1" = FAIL ]; then failures=$((failures + 1)); fi
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# What a Pod under the "restricted" Pod Security Standard gets, plus a read-only root.
+locked=(--network none --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges)
 
 echo "== engine"
 if ! command -v debootstrap >/dev/null; then
@@ -80,7 +83,7 @@ check_config() { # helper image
 check_help() { # helper image
   local helper=$1 image=$2 user out
   for user in 65532:65532 1000650000:0; do
-    if ! out=$(docker run --rm --network none --user "$user" --read-only --tmpfs /tmp "$image" --help 2>&1) ||
+    if ! out=$(docker run --rm "${locked[@]}" --user "$user" "$image" --help 2>&1) ||
       ! grep -q "^sidecars $helper:" <<<"$out"; then
       record FAIL help "$image" "--help as $user with a read-only root: $(head -c 300 <<<"$out")"
       return
@@ -107,8 +110,7 @@ check_sigterm() { # helper image
   local helper=$1 image=$2 env_file=scripts/images/keep-running/$1.env cid status="" elapsed code
   local env_args=()
   [ -f "$env_file" ] && env_args=(--env-file "$env_file")
-  cid=$(docker run -d --network none --read-only --tmpfs /tmp --health-interval 1s \
-    "${env_args[@]}" "$image")
+  cid=$(docker run -d "${locked[@]}" --health-interval 1s "${env_args[@]}" "$image")
   for _ in $(seq 60); do
     status=$(docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' "$cid")
     [ "$status" = "running healthy" ] && break
