@@ -107,10 +107,26 @@ check_contents() { # helper image
 }
 
 check_sigterm() { # helper image
-  local helper=$1 image=$2 env_file=scripts/images/keep-running/$1.env cid status="" elapsed code
-  local env_args=()
-  [ -f "$env_file" ] && env_args=(--env-file "$env_file")
-  cid=$(docker run -d "${locked[@]}" --health-interval 1s "${env_args[@]}" "$image")
+  local helper=$1 image=$2 dir=scripts/images/keep-running files="" out
+  local run_args=()
+  [ -f "$dir/$helper.env" ] && run_args=(--env-file "$dir/$helper.env")
+  if [ -f "$dir/$helper.sh" ]; then
+    files=$(mktemp -d)
+    run_args+=(-v "$files:/etc/sidecars-check:ro")
+    if ! out=$(bash "$dir/$helper.sh" "$image" "$files" 2>&1); then
+      record FAIL sigterm "$image" "$dir/$helper.sh failed: $(tail -n 5 <<<"$out" | tr '\n' ' ')"
+      rm -rf "$files"
+      return
+    fi
+  fi
+  run_and_stop "$helper" "$image" "${run_args[@]}"
+  [ -z "$files" ] || rm -rf "$files"
+}
+
+run_and_stop() { # helper image [docker run argument ...]
+  local helper=$1 image=$2 cid status="" pid1 t0 elapsed code
+  shift 2
+  cid=$(docker run -d "${locked[@]}" --health-interval 1s "$@" "$image")
   for _ in $(seq 60); do
     status=$(docker inspect -f '{{.State.Status}} {{.State.Health.Status}}' "$cid")
     [ "$status" = "running healthy" ] && break
@@ -118,22 +134,19 @@ check_sigterm() { # helper image
     sleep 0.5
   done
   if [ "$status" != "running healthy" ]; then
-    record FAIL sigterm "$image" "not running and healthy before SIGTERM ($status, exit $(docker inspect -f '{{.State.ExitCode}}' "$cid")); settings in $env_file; log: $(docker logs "$cid" 2>&1 | tail -n 5 | tr '\n' ' ')"
+    record FAIL sigterm "$image" "not running and healthy before SIGTERM ($status, exit $(docker inspect -f '{{.State.ExitCode}}' "$cid")); settings: scripts/images/keep-running/$helper.env; log: $(docker logs "$cid" 2>&1 | tail -n 5 | tr '\n' ' ')"
     docker rm -f "$cid" >/dev/null
     return
   fi
-  local pid1
   pid1=$(docker exec "$cid" cat /proc/1/cmdline | tr '\0' ' ')
   if [[ "$pid1" != *"sidecars $helper"* ]]; then
     record FAIL sigterm "$image" "PID 1 is '$pid1', not sidecars $helper"
     docker rm -f "$cid" >/dev/null
     return
   fi
-  local t0 t1
   t0=$(now_ms)
   docker stop -t 10 "$cid" >/dev/null
-  t1=$(now_ms)
-  elapsed=$((t1 - t0))
+  elapsed=$(($(now_ms) - t0))
   code=$(docker inspect -f '{{.State.ExitCode}}' "$cid")
   if [ "$code" != 0 ] || [ "$elapsed" -ge 2000 ]; then
     record FAIL sigterm "$image" "stopped in ${elapsed}ms with exit $code (want < 2000ms, exit 0); log: $(docker logs "$cid" 2>&1 | tail -n 5 | tr '\n' ' ')"
