@@ -1,5 +1,5 @@
 # sidecars gitsync: the sidecar that keeps a volume in sync with a git repository.
-# Its base carries git and the ssh client (base-git: base.Dockerfile on git.Dockerfile).
+# Its base carries git, the ssh client and tini (base-git: base.Dockerfile on git.Dockerfile).
 # SIDECARS_BASE is sidecars/base-git:<version>, built from base.Dockerfile by scripts/build-images.sh.
 ARG SIDECARS_BASE=sidecars/base-git:latest
 FROM ${SIDECARS_BASE}
@@ -16,4 +16,6 @@ USER 65532:65532
 EXPOSE 9400
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["sidecars", "probe", "http://127.0.0.1:9400/healthz"]
-ENTRYPOINT ["sidecars", "gitsync"]
+# tini as PID 1 reaps the orphans of git commands killed on timeout (see git.Dockerfile) and
+# passes SIGTERM on to sidecars gitsync, whose exit code it returns.
+ENTRYPOINT ["tini", "--", "sidecars", "gitsync"]

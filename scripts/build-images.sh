@@ -48,10 +48,12 @@ elif [ "${SIDECARS_LOCAL_BASE:-0}" != 1 ] && {
   base=$official_base
 else
   step "no registry reachable: building the base locally with debootstrap"
-  bash scripts/images/local-base.sh sidecars/debian-python:bookworm sidecars/debian-python-git:bookworm ||
+  # Tagged by the recipe, so a changed local-base.sh builds new bases rather than reusing old ones.
+  recipe=bookworm-$(sha256sum scripts/images/local-base.sh | cut -c1-12)
+  bash scripts/images/local-base.sh "sidecars/debian-python:$recipe" "sidecars/debian-python-git:$recipe" ||
     fail "local base image (scripts/images/local-base.sh)"
-  base=sidecars/debian-python:bookworm
-  GIT_BASE_IMAGE=${GIT_BASE_IMAGE:-sidecars/debian-python-git:bookworm}
+  base=sidecars/debian-python:$recipe
+  GIT_BASE_IMAGE=${GIT_BASE_IMAGE:-sidecars/debian-python-git:$recipe}
 fi
 # The binary wheels must fit the base's Python, C library and machine, not this machine's.
 read -r target_python glibc machine < <(docker run --rm --network none --entrypoint python3 "$base" -c \

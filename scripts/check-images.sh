@@ -4,10 +4,11 @@
 #            sidecars probe, the OCI labels
 #   help     --help works as UID 65532 and as an arbitrary UID, with a read-only root
 #            filesystem, a tmpfs at /tmp, no capabilities and no-new-privileges
-#   contents the gitsync image has git and ssh; the others have none of git, ssh or curl
+#   contents the gitsync image has git, ssh and pgrep; the others have no git, ssh or curl
 #   sigterm  run as PID 1, locked down as above, with the settings that keep it running
 #            (scripts/images/keep-running/<helper>.env): the health check passes, then
 #            SIGTERM stops it with exit 0 in under 2 seconds
+#   reap     gitsync (which runs git and ssh) reaps orphaned children: tini is its PID 1
 #   hadolint every Dockerfile, with the OCI labels required (.hadolint.yaml)
 # Installs docker.io and debootstrap when missing and starts dockerd when none runs (as root).
 # Usage: scripts/check-images.sh [VERSION]. Exit 1 if any check failed; each failure names
@@ -18,6 +19,10 @@ started=$(date +%s)
 
 version=${1:-$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')}
 helpers=(gitsync nginxlog ambassador waitfor injector)
+# gitsync runs git (and git runs ssh): its image has tini as PID 1 to reap their orphans.
+entrypoint() {
+  if [ "$1" = gitsync ]; then echo '["tini","--","sidecars","gitsync"]'; else echo "[\"sidecars\",\"$1\"]"; fi
+}
 admin_port() {
   case $1 in
     gitsync) echo 9400 ;; ambassador) echo 9401 ;; injector) echo 9402 ;;
@@ -59,7 +64,7 @@ echo "check-images: build took $(($(date +%s) - build_started))s"
 check_config() { # helper image
   local helper=$1 image=$2 got
   got=$(docker image inspect -f '{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Healthcheck.Test}}' "$image")
-  local want="65532:65532|[\"sidecars\",\"$helper\"]|[\"CMD\",\"sidecars\",\"probe\",\"http://127.0.0.1:$(admin_port "$helper")/healthz\"]"
+  local want="65532:65532|$(entrypoint "$helper")|[\"CMD\",\"sidecars\",\"probe\",\"http://127.0.0.1:$(admin_port "$helper")/healthz\"]"
   if [ "$got" != "$want" ]; then
     record FAIL config "$image" "user|entrypoint|healthcheck is $got, expected $want"
     return
@@ -95,9 +100,9 @@ check_help() { # helper image
 check_contents() { # helper image
   local helper=$1 image=$2 out
   if [ "$helper" = gitsync ]; then
-    out=$(docker run --rm --network none --entrypoint sh "$image" -c 'git --version && ssh -V' 2>&1) ||
-      { record FAIL contents "$image" "git or ssh missing: $out"; return; }
-    record PASS contents "$image" "git and ssh present"
+    out=$(docker run --rm --network none --entrypoint sh "$image" -c 'git --version && ssh -V && pgrep -V && tini --version' 2>&1) ||
+      { record FAIL contents "$image" "git, ssh, pgrep or tini missing: $out"; return; }
+    record PASS contents "$image" "git, ssh, pgrep and tini present"
   else
     out=$(docker run --rm --network none --entrypoint sh "$image" -c \
       'for t in git ssh curl wget; do if command -v "$t"; then exit 1; fi; done' 2>&1) ||
@@ -144,6 +149,9 @@ run_and_stop() { # helper image [docker run argument ...]
     docker rm -f "$cid" >/dev/null
     return
   fi
+  if [ "$helper" = gitsync ]; then
+    check_reaping "$image" "$cid"
+  fi
   # Timed from the signal to the process's exit as the engine recorded it, so that the
   # engine's own teardown of the container (slow on a busy machine) is not counted.
   t0=$(now_ms)
@@ -160,6 +168,21 @@ run_and_stop() { # helper image [docker run argument ...]
     record PASS sigterm "$image" "healthy as PID 1, exited ${elapsed}ms after SIGTERM, exit 0"
   fi
   docker rm "$cid" >/dev/null
+}
+
+check_reaping() { # image container: an orphan that exits must not stay a zombie
+  local image=$1 cid=$2 pid state=""
+  pid=$(docker exec "$cid" sh -c 'sleep 0.1 & echo $!')
+  for _ in $(seq 40); do
+    state=$(docker exec "$cid" sh -c "cut -d' ' -f3 /proc/$pid/stat 2>/dev/null || echo gone")
+    [ "$state" = gone ] && break
+    sleep 0.25
+  done
+  if [ "$state" = gone ]; then
+    record PASS reap "$image" "an orphaned child was reaped"
+  else
+    record FAIL reap "$image" "an orphaned child is still there in state $state after 10s (zombie: no init reaps it)"
+  fi
 }
 
 echo "== images"
