@@ -19,7 +19,8 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 if ! pgrep -x dockerd >/dev/null; then
   echo "engine: starting dockerd"
-  nohup dockerd >/var/log/sidecars-dockerd.log 2>&1 &
+  # In its own session, holding no terminal or pipe of the caller's, so it outlives the script.
+  setsid dockerd </dev/null >/var/log/sidecars-dockerd.log 2>&1 &
 fi
 for _ in $(seq 60); do
   docker info >/dev/null 2>&1 && exit 0
