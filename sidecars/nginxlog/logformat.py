@@ -166,7 +166,8 @@ class LogFormat:
             plain = self._value_pattern(name, stop, adjacent)
             captured = by_variable.pop(name, [])
             if name == "request" and captured:
-                text = _request_pattern(stop, "method" in captured, "path" in captured)
+                json_quoted = self.escape == "json" and stop == '"'
+                text = _request_pattern(stop, "method" in captured, "path" in captured, json_quoted)
                 fields += [f for f in ("method", "path") if f in captured]
             elif captured:
                 text = f"({plain})"
@@ -197,9 +198,11 @@ def _not(chars: str) -> str:
     return "[^" + "".join("\\n" if c == "\n" else re.escape(c) for c in unique) + "]*"
 
 
-def _request_pattern(stop: str | None, method: bool, path: bool) -> str:
+def _request_pattern(stop: str | None, method: bool, path: bool, json_quoted: bool) -> str:
     word = _not(" " + (stop or "\n"))
     rest = _not(stop or "\n")
+    if json_quoted:
+        word, rest = r'(?:[^ "\\\n]|\\.)*', r'(?:[^"\\\n]|\\.)*'
     head = f"({word})" if method else word
     tail = f"(?: ({word}))?" if path else ""
     return head + tail + rest

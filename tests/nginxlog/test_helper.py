@@ -91,9 +91,9 @@ async def test_syslog_from_nginx(nginx_factory: Callable[..., Nginx]) -> None:
 async def test_bad_lines_are_counted_and_explained(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
     good = (
-        '127.0.0.1 - - [22/Nov/2026:04:00:01 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl" '
-        "0.010 0.009\n"
-    ).encode()
+        b'127.0.0.1 - - [22/Nov/2026:04:00:01 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl" '
+        b"0.010 0.009\n"
+    )
     lines = [good * 3, b"not a log line at all\n", bytes(range(256)).replace(b"\n", b"") + b"\n"]
     lines += [good.replace(b" 200 ", b" abc "), b"x" * (1 << 20) + b"\n", good * 2]
     log.write_bytes(b"".join(lines))
@@ -181,9 +181,7 @@ async def test_routes_reload_on_sighup_keeps_counters(nginx_factory: Callable[..
 
 async def test_checkpoint_restart_neither_loses_nor_recounts(tmp_path: Path) -> None:
     log = tmp_path / "access.log"
-    line = (
-        '10.0.0.1 - - [22/Nov/2026:04:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "t" 0.001 -\n'
-    ).encode()
+    line = b'10.0.0.1 - - [22/Nov/2026:04:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "t" 0.001 -\n'
     log.write_bytes(line * 5)
     settings = env(log, NGINXLOG_START_AT="beginning", NGINXLOG_CHECKPOINT=str(tmp_path / "cp"))
     async with HelperProcess("nginxlog", settings) as helper:
