@@ -40,6 +40,7 @@ class NginxLog(Helper[NginxLogSettings]):
     async def run(self, ctx: HelperContext[NginxLogSettings]) -> None:
         settings = ctx.settings
         logging.getLogger("watchfiles").setLevel(logging.WARNING)
+        config_text = _read_text(settings.config) if settings.config else None
         config = load_config(settings.config) if settings.config else Config()
         rules = [RouteRules.build(config.routes, settings.route_unmatched, str(settings.config))]
         inputs = [InputSpec(files=tuple(settings.files))] if settings.files else []
@@ -112,9 +113,9 @@ class NginxLog(Helper[NginxLogSettings]):
             for f in followers
         ]
         if settings.config is not None:
-            tasks.append(asyncio.create_task(_watch_config(ctx, settings, reload)))
+            tasks.append(asyncio.create_task(_watch_config(ctx, settings, reload, config_text)))
         ctx.ready()
-        last_checkpoint = last_report = time.monotonic()
+        last_checkpoint = last_report = last_expiry = time.monotonic()
         try:
             while not await ctx.sleep(_HOUSEKEEPING):
                 for feed in feeds:
@@ -123,9 +124,10 @@ class NginxLog(Helper[NginxLogSettings]):
                     if task.done() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]
                 now = time.monotonic()
-                if settings.series_ttl and now - last_report >= 1.0:
+                if settings.series_ttl and now - last_expiry >= 1.0:
                     fold()
                     store.expire(now - float(settings.series_ttl))
+                    last_expiry = now
                 if now - last_report >= _REPORT_EVERY:
                     fold()
                     for feed in feeds:
@@ -160,11 +162,34 @@ def _save(path: Path, followers: list[FileFollower], ctx: HelperContext[NginxLog
 
 
 async def _watch_config(
-    ctx: HelperContext[NginxLogSettings], settings: NginxLogSettings, reload: Callable[[], None]
+    ctx: HelperContext[NginxLogSettings],
+    settings: NginxLogSettings,
+    reload: Callable[[], None],
+    initial: str | None,
 ) -> None:
+    """Reload when the file's text changes; any change in its directory is looked at, since
+    a Kubernetes ConfigMap is updated by swapping a symlinked directory, not the file, and
+    the text is compared every poll interval too, in case a notification was missed."""
     assert settings.config is not None
-    target = settings.config.resolve()
-    async for changes in awatch(target.parent, stop_event=ctx.stopping, recursive=False):
-        if any(str(target) == path for _, path in changes):
+    path = settings.config
+    last = initial
+    async for _ in awatch(
+        path.parent,
+        stop_event=ctx.stopping,
+        recursive=False,
+        debounce=200,
+        rust_timeout=int(float(settings.poll_interval) * 1000),
+        yield_on_timeout=True,
+    ):
+        text = _read_text(path)
+        if text is not None and text != last:
+            last = text
             ctx.log.info("config file changed")
             reload()
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None

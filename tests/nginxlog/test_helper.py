@@ -101,11 +101,11 @@ async def test_bad_lines_are_counted_and_explained(tmp_path: Path) -> None:
     async with HelperProcess("nginxlog", settings) as helper:
         await helper.wait_ready()
 
-        async def errors() -> float:
-            return await total(helper, "nginx_parse_errors_total")
+        async def count() -> float:
+            return await total(helper, COUNT)
 
-        await eventually(errors, 4.0)
-        assert await total(helper, COUNT) == 5
+        await eventually(count, 5.0)
+        assert await total(helper, "nginx_parse_errors_total") == 4
         assert await total(helper, "nginxlog_input_too_long_lines_total") == 1
         warning = await helper.wait_log(
             lambda e: e.get("msg") == "line does not match the log format"
@@ -214,3 +214,62 @@ async def test_files_that_appear_later_are_read_from_their_start(tmp_path: Path)
             return await total(helper, COUNT, method="PUT", status="201")
 
         await eventually(count, 3.0)
+
+
+LINE = b'10.0.0.1 - - [22/Nov/2026:04:00:01 +0000] "GET /x HTTP/1.1" 200 5 "-" "t" 0.2 -\n'
+
+
+async def test_inputs_from_the_config_file_carry_their_labels(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_bytes(LINE * 2)
+    (tmp_path / "b.log").write_bytes(LINE * 3)
+    config = tmp_path / "nginxlog.toml"
+    config.write_text(
+        f"[[input]]\nfiles = ['{tmp_path / 'a.log'}']\nlabels = {{ site = 'a' }}\n"
+        f"[[input]]\nfiles = ['{tmp_path / 'b.log'}']\nlabels = {{ site = 'b' }}\n"
+    )
+    settings = {
+        "NGINXLOG_FORMAT": DIRECTIVE,
+        "NGINXLOG_CONFIG": str(config),
+        "NGINXLOG_START_AT": "beginning",
+        "NGINXLOG_STATIC_LABELS": "cluster=c1",
+    }
+    async with HelperProcess("nginxlog", settings) as helper:
+
+        async def site_b() -> float:
+            return await total(helper, COUNT, site="b", cluster="c1")
+
+        await eventually(site_b, 3.0)
+        assert await total(helper, COUNT, site="a", cluster="c1") == 2
+
+
+async def test_route_rules_reload_when_the_config_file_changes(tmp_path: Path) -> None:
+    config = tmp_path / "nginxlog.toml"
+    config.write_text("[[route]]\nmatch = '^/x$'\nroute = '/first'\n")
+    log = tmp_path / "access.log"
+    log.write_bytes(b"")
+    settings = env(log, NGINXLOG_CONFIG=str(config), NGINXLOG_LABELS="route")
+    async with HelperProcess("nginxlog", settings) as helper:
+        await helper.wait_log(lambda e: e.get("msg") == "following file")
+        config.write_text("[[route]]\nmatch = '^/x$'\nroute = '/second'\n")
+        await helper.wait_log(lambda e: e.get("msg") == "route rules reloaded")
+        with log.open("ab") as handle:
+            handle.write(LINE)
+
+        async def second() -> float:
+            return await total(helper, COUNT, route="/second")
+
+        await eventually(second, 1.0)
+
+
+async def test_label_sets_not_seen_expire(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_bytes(LINE)
+    settings = env(log, NGINXLOG_START_AT="beginning", NGINXLOG_SERIES_TTL="1s")
+    async with HelperProcess("nginxlog", settings) as helper:
+
+        async def expired() -> float:
+            return await total(helper, "nginxlog_series_expired_total")
+
+        await eventually(expired, 1.0)
+        assert await total(helper, COUNT) == 0
+        assert await total(helper, "nginxlog_series") == 0
