@@ -140,8 +140,9 @@ class FileFollower:
             return None
         start = 0
         saved = self.checkpoint.pop(path, None)
-        if saved is not None and (saved[0], saved[1]) == key and saved[2] <= size:
-            start = saved[2]
+        if saved is not None:
+            same = (saved[0], saved[1]) == key and saved[2] <= size
+            start = saved[2] if same else 0  # else rotated while we were away: all of it is new
         elif self._first_scan and self.start_at_end:
             start = size
         handle.seek(start)

@@ -155,7 +155,7 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
 def _missing_fields(settings: NginxLogSettings, log_format: LogFormat) -> list[Problem]:
     if log_format.is_json_lines:
         return []
-    wanted = {"method", "status"}
+    wanted = {"status"}  # without a method, requests count under method "other"
     wanted |= {"path" if name == "route" else name for name in settings.labels}
     wanted.discard("status_class")
     found = log_format.sources(wanted)

@@ -273,3 +273,19 @@ async def test_label_sets_not_seen_expire(tmp_path: Path) -> None:
         await eventually(expired, 1.0)
         assert await total(helper, COUNT) == 0
         assert await total(helper, "nginxlog_series") == 0
+
+
+async def test_a_file_rotated_while_stopped_is_read_from_its_start(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_bytes(LINE * 4)
+    settings = env(log, NGINXLOG_CHECKPOINT=str(tmp_path / "cp"), NGINXLOG_START_AT="beginning")
+    async with HelperProcess("nginxlog", settings) as helper:
+
+        async def count() -> float:
+            return await total(helper, COUNT)
+
+        await eventually(count, 4.0)
+    log.rename(tmp_path / "access.log.1")
+    log.write_bytes(LINE * 2)
+    async with HelperProcess("nginxlog", {**settings, "NGINXLOG_START_AT": "end"}) as helper:
+        await eventually(count, 2.0)
