@@ -12,7 +12,7 @@ from pathlib import Path
 from sidecars import ConfigError
 
 from .explain import explain
-from .parser import LineParser
+from .parser import LineParser, Rows
 from .plan import build_parser, label_names, wanted_fields
 from .routes import RouteRules
 from .settings import NginxLogSettings
@@ -54,7 +54,9 @@ def check_command(argv: Sequence[str]) -> int:
             total += 1
             bad: list[bytes] = []
             before = store.parse_errors
-            parser.scan(line + b"\n", tally.rows, bad)
+            found: Rows = []
+            parser.scan(line + b"\n", found, bad)
+            tally.add(found)
             tally.fold()
             if bad:
                 tokens = parser.pattern.tokens if isinstance(parser, LineParser) else ()

@@ -7,7 +7,7 @@ import time
 
 from .explain import explain
 from .metrics import InputStats
-from .parser import LineParser, Parser
+from .parser import LineParser, Parser, Rows
 from .tally import Tally
 
 __all__ = ["Feed"]
@@ -36,14 +36,16 @@ class Feed:
     def lines(self, chunk: bytes) -> None:
         """Count every line of ``chunk``, which holds whole lines each ending in a newline."""
         bad = self._bad
-        count = self.parser.scan(chunk, self.tally.rows, bad)
+        found: Rows = []
+        count = self.parser.scan(chunk, found, bad)
+        self.tally.add(found)
         self.stats.lines += count
         self.stats.bytes += len(chunk)
         if bad:
             self.tally.store.parse_errors += len(bad)
             self._report(bad)
             bad.clear()
-        if len(self.tally.rows) > _FOLD_ROWS:
+        if self.tally.pending() > _FOLD_ROWS:
             self.tally.fold()
 
     def too_long(self) -> None:

@@ -1,15 +1,14 @@
-"""Chunks of log lines in, counted field tuples out.
+"""Chunks of log lines in, the captured fields of each line out.
 
-The fast path runs one ``findall`` over a whole chunk and hands the tuples to
-``Counter.update`` (both in C). A match can only start at a line start and matches never
-overlap, so as many matches as lines means every line matched exactly once; otherwise the
-chunk is halved until the lines that do not match are found one by one.
+The fast path runs one ``findall`` over a whole chunk (in C). A match can only start at a
+line start and matches never overlap, so as many matches as lines means every line
+matched exactly once; otherwise the chunk is halved until the lines that do not match are
+found one by one.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 from .logformat import LogFormat
@@ -17,8 +16,8 @@ from .variables import FIELD_SOURCES
 
 __all__ = ["JsonLinesParser", "LineParser", "Parser", "Rows"]
 
-Rows = Counter[tuple[bytes, ...]]
-"""Each distinct tuple of captured fields and how many lines carried it."""
+Rows = list[tuple[bytes, ...]]
+"""The captured fields of each line that matched, two empty padding fields at the end."""
 
 _SMALL = 16
 _SLICE = 32 << 10
@@ -50,7 +49,7 @@ class LineParser:
         lines = chunk.count(b"\n")
         found = self.regex.findall(chunk)
         if len(found) == lines:
-            rows.update(found)
+            rows.extend(found)
             return lines
         if lines <= _SMALL:
             match = self.regex.match
@@ -59,7 +58,7 @@ class LineParser:
                 if hit is None:
                     bad.append(line)
                 else:
-                    rows[hit.groups()] += 1
+                    rows.append(hit.groups())
             return lines
         middle = chunk.find(b"\n", len(chunk) // 2) + 1
         if middle <= 0 or middle >= len(chunk):
@@ -85,7 +84,7 @@ class JsonLinesParser:
                 bad.append(line)
                 continue
             values = [self._field(record, name) for name in self.fields]
-            rows[(*values, b"", b"")] += 1
+            rows.append((*values, b"", b""))
         return len(lines)
 
     def _field(self, record: dict[str, Any], name: str) -> bytes:

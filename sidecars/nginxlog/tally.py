@@ -1,8 +1,9 @@
-"""Counted field tuples folded into per-label-set series, with a cap on how many exist.
+"""Parsed rows folded into per-label-set series, with a cap on how many exist.
 
-The parser leaves ``Counter`` rows of raw bytes; folding turns each distinct row once into
-labels and values (every conversion cached per distinct raw value), so the Python work
-scales with distinct rows, not with lines.
+Rows are counted with ``Counter`` (in C) and folded once per distinct row into labels and
+values, every conversion cached per distinct raw value, so Python work grows with
+distinct rows, not with lines. Byte counts would make nearly every row distinct, so they
+are taken out of the rows and summed per raw label set in a loop of their own.
 """
 
 from __future__ import annotations
@@ -94,31 +95,71 @@ class Tally:
         routes: Callable[[], RouteRules],
     ) -> None:
         self.store = store
-        self.rows: Rows = Counter()
+        self.rows: Counter[tuple[bytes, ...]] = Counter()
         self.routes = routes
         self.rejected: Counter[str] = Counter()
-        index = {name: i for i, name in enumerate(fields)}
+        full = {name: i for i, name in enumerate(fields)}
+        kept = [i for i, name in enumerate(fields) if name not in SUM_FIELDS]
+        index = {fields[i]: position for position, i in enumerate(kept)}
         self._label_plan: list[tuple[int, Callable[[bytes], str]]] = []
         self._static: list[tuple[int, str]] = []
         self._overflow: list[str] = []
+        sources = []
         for position, name in enumerate(store.labels):
             source = "status" if name == "status_class" else ("path" if name == "route" else name)
             if name in LABEL_FIELDS:
                 converter = _CONVERTERS[name] if name != "route" else self._route
                 self._label_plan.append((index.get(source, -1), converter))
+                sources.append(source)
                 self._overflow.append(OVERFLOW)
             else:
                 self._static.append((position, static.get(name, "")))
                 self._overflow.append(static.get(name, ""))
         self._overflow_key = tuple(self._overflow)
-        self._sum_pairs = [(p, index[name]) for p, name in enumerate(SUM_FIELDS) if name in index]
+        self._sum_pairs = [(p, full[name]) for p, name in enumerate(SUM_FIELDS) if name in full]
+        self._sum_getters = [operator.itemgetter(i) for _, i in self._sum_pairs]
+        self._sums: list[dict[tuple[bytes, ...], int]] = [{} for _ in self._sum_pairs]
+        self._strip = _getter(kept) if self._sum_pairs else None
+        self._full_labels = _getter([full.get(source, -1) for source in sources])
         self._hist_pairs = [(p, index[name]) for p, name in enumerate(HIST_FIELDS) if name in index]
         self._raw_labels = _getter([i for i, _ in self._label_plan])
-        self._fold_rows = _fold_function(self._hist_pairs, self._sum_pairs)
+        self._fold_rows = _fold_function(self._hist_pairs)
         self._series_cache: dict[tuple[bytes, ...], Series] = {}
         self._generation = store.generation
         self._value_cache: dict[bytes, float | None] = {}
         self._route_cache: dict[bytes, str] = {}
+
+    def add(self, found: Rows) -> None:
+        """Count parsed rows; their byte counts go to per-label-set sums straight away."""
+        if not self._sum_pairs:
+            self.rows.update(found)
+            return
+        try:
+            columns = [list(map(int, map(get, found))) for get in self._sum_getters]
+        except ValueError:
+            found = self._without_bad_sizes(found)
+            columns = [list(map(int, map(get, found))) for get in self._sum_getters]
+        keys = list(map(self._full_labels, found))
+        for sums, column in zip(self._sums, columns, strict=True):
+            get = sums.get
+            for key, size in zip(keys, column, strict=True):
+                sums[key] = get(key, 0) + size
+        self.rows.update(map(self._strip, found))  # type: ignore[arg-type]
+
+    def pending(self) -> int:
+        return max([len(self.rows), *map(len, self._sums)])
+
+    def _without_bad_sizes(self, found: Rows) -> Rows:
+        good = []
+        for row in found:
+            for _, index in self._sum_pairs:
+                if not row[index].isdigit():
+                    self.store.parse_errors += 1
+                    self.rejected[f"size {row[index][:40]!r} is not a whole number"] += 1
+                    break
+            else:
+                good.append(row)
+        return good
 
     def reset_routes(self) -> None:
         """Forget cached routes after the rules changed; series already made stay."""
@@ -131,7 +172,7 @@ class Tally:
         The loop is the one place where Python work grows with distinct rows (with byte
         counts in the rows, nearly one per line); it is generated for this input's fields.
         """
-        if not self.rows:
+        if not self.rows and not any(self._sums):
             return
         rows, self.rows = self.rows, Counter()
         now = time.monotonic() if now is None else now
@@ -156,6 +197,12 @@ class Tally:
         for row, n in rejected:
             store.parse_errors += n
             self.rejected[self._reason(row)] += n
+        for (position, _), sums in zip(self._sum_pairs, self._sums, strict=True):
+            for key, size in sums.items():
+                series = self._series_cache.get(key) or self._existing(key)
+                if series is not None:
+                    series.sums[position] += size
+            sums.clear()
 
     def _series_for(self, key: tuple[bytes, ...], n: int) -> Series:
         """The series of a label set first met in this fold; cached unless it overflowed."""
@@ -166,11 +213,20 @@ class Tally:
             self._series_cache[key] = series
         return series
 
+    def _existing(self, key: tuple[bytes, ...]) -> Series | None:
+        """The series the lines of these labels went to, if any did: bytes of lines that
+        were rejected (a bad status, say) are not counted on their own."""
+        try:
+            labels = self._labels(key)
+        except ValueError:
+            return None
+        series = self.store.series
+        if labels not in series and len(series) >= self.store.max_series:
+            return series.get(self._overflow_key)
+        return series.get(labels)
+
     def _reason(self, row: tuple[bytes, ...]) -> str:
         """Which value of a rejected row is wrong, in words."""
-        for _, index in self._sum_pairs:
-            if not row[index].isdigit():
-                return f"size {row[index][:40]!r} is not a whole number"
         try:
             for _, index in self._hist_pairs:
                 _seconds(row[index])
@@ -199,13 +255,13 @@ _MISSING = object()
 
 
 def _fold_function(
-    hist_pairs: list[tuple[int, int]], sum_pairs: list[tuple[int, int]]
+    hist_pairs: list[tuple[int, int]],
 ) -> Callable[..., list[tuple[tuple[bytes, ...], int]]]:
     """The fold loop written out for one layout of fields.
 
     A generic loop over "the fields this format has" costs about three times as much per
-    row as straight-line code, and rows are nearly as many as lines when byte counts are
-    captured; so, like ``dataclasses`` and ``namedtuple``, the code is generated once.
+    row as straight-line code; so, like ``dataclasses`` and ``namedtuple``, the code is
+    generated once per input.
     """
     parse, update = [], []
     for position, index in hist_pairs:
@@ -222,9 +278,6 @@ def _fold_function(
             f"    h[-2] += v{position} * n",
             "    h[-1] += n",
         ]
-    for position, index in sum_pairs:
-        parse.append(f"s{position} = int(row[{index}])")
-        update.append(f"series.sums[{position}] += s{position} * n")
     lines = [
         "def fold(rows, now, cache, values, raw_labels, series_for, bounds, seconds,",
         "         bisect_left, missing):",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,12 +34,12 @@ def test_escape_json_directive() -> None:
     parsed = LogFormat.parse(text)
     assert parsed.escape == "json"
     parser = LineParser(parsed, {"method", "path", "status", "request_time"})
-    rows: Counter[tuple[bytes, ...]] = Counter()
+    rows: list[tuple[bytes, ...]] = []
     bad: list[bytes] = []
     line = b'{"s":200,"r":"GET /a\\"b HTTP/1.1","t":0.5}\n'
     assert parser.scan(line, rows, bad) == 1
     assert not bad
-    ((row, _),) = rows.items()
+    (row,) = rows
     fields = dict(zip(parser.fields, row, strict=False))
     assert fields == {
         "method": b"GET",
@@ -119,13 +117,12 @@ def test_any_line_nginx_writes_parses_back_to_its_fields(
     for name in sorted(values, key=len, reverse=True):
         line = line.replace(f"${name}", values[name])
     parser = LineParser(LogFormat.parse(REFERENCE), ALL)
-    rows: Counter[tuple[bytes, ...]] = Counter()
+    rows: list[tuple[bytes, ...]] = []
     bad: list[bytes] = []
     assert parser.scan(line.encode() + b"\n", rows, bad) == 1
     assert bad == []
-    ((row, count),) = rows.items()
+    (row,) = rows
     fields = dict(zip(parser.fields, row, strict=False))
-    assert count == 1
     assert fields == {
         "method": method.encode(),
         "path": path.encode(),

@@ -33,7 +33,7 @@ _JUNK = (
 @given(st.lists(st.one_of(st.integers(0, 9).map(_line), _JUNK), max_size=120))
 def test_a_chunk_counts_like_its_lines_one_by_one(lines: list[bytes]) -> None:
     parser = LineParser(LogFormat.parse(REFERENCE), {"method", "path", "status"})
-    rows: Counter[tuple[bytes, ...]] = Counter()
+    rows: list[tuple[bytes, ...]] = []
     bad: list[bytes] = []
     chunk = b"".join(line + b"\n" for line in lines)
     assert parser.scan(chunk, rows, bad) == len(lines)
@@ -45,27 +45,27 @@ def test_a_chunk_counts_like_its_lines_one_by_one(lines: list[bytes]) -> None:
             expected_bad.append(line)
         else:
             expected[match.groups()] += 1
-    assert rows == expected
+    assert Counter(rows) == expected
     assert bad == expected_bad
-    assert sum(rows.values()) + len(bad) == len(lines)
+    assert len(rows) + len(bad) == len(lines)
 
 
 def test_a_large_chunk_with_rare_bad_lines() -> None:
     parser = LineParser(LogFormat.parse(REFERENCE), {"method", "status"})
     lines = [_line(i % 10) if i % 997 else b"broken" for i in range(20_000)]
-    rows: Counter[tuple[bytes, ...]] = Counter()
+    rows: list[tuple[bytes, ...]] = []
     bad: list[bytes] = []
     assert parser.scan(b"\n".join(lines) + b"\n", rows, bad) == 20_000
     assert len(bad) == 21
-    assert sum(rows.values()) == 20_000 - 21
+    assert len(rows) == 20_000 - 21
 
 
 def test_json_lines() -> None:
     parser = JsonLinesParser({"method", "status", "request_time"})
-    rows: Counter[tuple[bytes, ...]] = Counter()
+    rows: list[tuple[bytes, ...]] = []
     bad: list[bytes] = []
     chunk = b'{"request": "POST /x HTTP/1.1", "status": 201, "request_time": "0.5"}\n[1]\nnope\n'
     assert parser.scan(chunk, rows, bad) == 3
     assert bad == [b"[1]", b"nope"]
-    fields = dict(zip(parser.fields, next(iter(rows)), strict=False))
+    fields = dict(zip(parser.fields, rows[0], strict=False))
     assert fields == {"method": b"POST", "status": b"201", "request_time": b"0.5"}

@@ -23,9 +23,9 @@ def _row(
 def test_buckets_sums_and_upstream_lists() -> None:
     store = Store(("method", "status", "cluster"), (0.1, 1.0), 100)
     tally = _tally(store)
-    tally.rows[_row(b"GET", b"/", b"200", b"0.000", b"0.1, 0.2 : 0.3", b"10")] += 2
-    tally.rows[_row(b"GET", b"/", b"200", b"5", b"-", b"1")] += 1
-    tally.rows[_row(b"BREW", b"/", b"418", b"0.5", b"-, -", b"0")] += 1
+    tally.add([_row(b"GET", b"/", b"200", b"0.000", b"0.1, 0.2 : 0.3", b"10")] * 2)
+    tally.add([_row(b"GET", b"/", b"200", b"5", b"-", b"1")] * 1)
+    tally.add([_row(b"BREW", b"/", b"418", b"0.5", b"-, -", b"0")] * 1)
     tally.fold(now=1.0)
     series = store.series[("GET", "200", "a")]
     assert series.requests == 3
@@ -43,8 +43,8 @@ def test_buckets_sums_and_upstream_lists() -> None:
 def test_bad_values_count_as_parse_errors_with_a_reason() -> None:
     store = Store(("method", "status"), (1.0,), 100)
     tally = _tally(store)
-    tally.rows[_row(b"GET", b"/", b"2x0", b"0.1", b"-", b"1")] += 3
-    tally.rows[_row(b"GET", b"/", b"200", b"fast", b"-", b"1")] += 1
+    tally.add([_row(b"GET", b"/", b"2x0", b"0.1", b"-", b"1")] * 3)
+    tally.add([_row(b"GET", b"/", b"200", b"fast", b"-", b"1")] * 1)
     tally.fold()
     assert store.parse_errors == 4
     assert store.series == {}
@@ -59,21 +59,23 @@ def test_the_series_cap_folds_new_label_sets_into_overflow() -> None:
     rules = RouteRules.build([(r"^/users/\d+$", "/users/:id")], "other", "test")
     tally = _tally(store, rules)
     for status in (b"200", b"201", b"202", b"203", b"204"):
-        tally.rows[_row(b"GET", b"/users/7", status, b"0.1", b"-", b"1")] += 1
+        tally.add([_row(b"GET", b"/users/7", status, b"0.1", b"-", b"1")] * 1)
     tally.fold()
     assert len(store.series) == 4  # the cap, plus the one overflow label set
     assert ("GET", "202", "/users/:id", "a") in store.series
     overflow = store.series[("overflow", "overflow", "overflow", "a")]
     assert overflow.requests == 2
+    assert overflow.sums[0] == 2
+    assert store.series[("GET", "200", "/users/:id", "a")].sums[0] == 1
     assert store.folded == 2
 
 
 def test_label_sets_not_seen_expire() -> None:
     store = Store(("method", "status"), (1.0,), 10)
     tally = _tally(store)
-    tally.rows[_row(b"GET", b"/", b"200", b"0.1", b"-", b"1")] += 1
+    tally.add([_row(b"GET", b"/", b"200", b"0.1", b"-", b"1")] * 1)
     tally.fold(now=10.0)
-    tally.rows[_row(b"PUT", b"/", b"200", b"0.1", b"-", b"1")] += 1
+    tally.add([_row(b"PUT", b"/", b"200", b"0.1", b"-", b"1")] * 1)
     tally.fold(now=20.0)
     assert store.expire(older_than=15.0) == 1
     assert list(store.series) == [("PUT", "200")]
