@@ -16,7 +16,8 @@ from .parser import LineParser, Rows
 from .plan import build_parser, label_names, wanted_fields
 from .routes import RouteRules
 from .settings import NginxLogSettings
-from .tally import Store, Tally
+from .store import Store
+from .tally import Tally
 
 __all__ = ["check_command"]
 

@@ -21,8 +21,9 @@ from .metrics import InputStats, NginxLogCollector
 from .plan import build_parser, label_names, wanted_fields
 from .routes import RouteRules
 from .settings import METRIC_FIELDS, NginxLogSettings
+from .store import Store
 from .syslog import SyslogListener
-from .tally import Store, Tally
+from .tally import Tally
 
 __all__ = ["NginxLog"]
 

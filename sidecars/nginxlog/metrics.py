@@ -19,7 +19,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from .tally import HIST_FIELDS, Store
+from .store import HIST_FIELDS, Store
 
 __all__ = ["InputStats", "NginxLogCollector"]
 

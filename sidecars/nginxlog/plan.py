@@ -6,7 +6,7 @@ from .config import InputSpec
 from .logformat import LogFormat
 from .parser import JsonLinesParser, LineParser, Parser
 from .settings import METRIC_FIELDS, NginxLogSettings
-from .tally import LABEL_FIELDS
+from .store import LABEL_FIELDS
 
 __all__ = ["build_parser", "label_names", "wanted_fields"]
 

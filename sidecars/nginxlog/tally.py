@@ -13,75 +13,16 @@ import time
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .parser import Rows
 from .routes import RouteRules
+from .store import HIST_FIELDS, LABEL_FIELDS, OVERFLOW, SUM_FIELDS, Series, Store
+from .values import CONVERTERS, seconds
 
-__all__ = ["LABEL_FIELDS", "Series", "Store", "Tally"]
+__all__ = ["Tally"]
 
-LABEL_FIELDS = ("method", "status", "status_class", "host", "upstream", "route")
-"""Label names a line can feed, in exposition order (``status_class`` and ``route`` derive
-from ``status`` and the path)."""
-SUM_FIELDS = ("bytes", "request_length")
-HIST_FIELDS = ("request_time", "upstream_time", "upstream_connect_time")
-METHODS = frozenset(
-    ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
-)
-OVERFLOW = "overflow"
 _CACHE_LIMIT = 50_000
-
-
-@dataclass(slots=True)
-class Series:
-    """One label set's numbers: requests, byte sums, and one histogram per time field
-    (bucket counts, then ``+Inf``, then sum, then count)."""
-
-    requests: int = 0
-    sums: list[int] = field(default_factory=lambda: [0, 0])
-    hists: list[list[float]] = field(default_factory=list)
-    seen: float = 0.0
-
-
-class Store:
-    """Every series of the helper, keyed by label values; shared by all inputs."""
-
-    def __init__(
-        self,
-        labels: tuple[str, ...],
-        buckets: tuple[float, ...],
-        max_series: int,
-    ) -> None:
-        self.labels = labels
-        self.buckets = buckets
-        self.max_series = max_series
-        self.series: dict[tuple[str, ...], Series] = {}
-        self.parse_errors = 0
-        self.folded = 0
-        self.expired = 0
-        self.generation = 0
-
-    def get(self, key: tuple[str, ...], n: int, overflow: tuple[str, ...]) -> Series:
-        series = self.series.get(key)
-        if series is None:
-            if len(self.series) >= self.max_series and key != overflow:
-                self.folded += n
-                return self.get(overflow, 0, overflow)
-            width = len(self.buckets) + 3
-            series = Series(hists=[[0.0] * width for _ in HIST_FIELDS])
-            self.series[key] = series
-        return series
-
-    def expire(self, older_than: float) -> int:
-        """Forget label sets not seen since ``older_than`` (monotonic seconds)."""
-        stale = [key for key, series in self.series.items() if series.seen < older_than]
-        for key in stale:
-            del self.series[key]
-        if stale:
-            self.generation += 1
-        self.expired += len(stale)
-        return len(stale)
 
 
 class Tally:
@@ -108,7 +49,7 @@ class Tally:
         for position, name in enumerate(store.labels):
             source = "status" if name == "status_class" else ("path" if name == "route" else name)
             if name in LABEL_FIELDS:
-                converter = _CONVERTERS[name] if name != "route" else self._route
+                converter = CONVERTERS[name] if name != "route" else self._route
                 self._label_plan.append((index.get(source, -1), converter))
                 sources.append(source)
                 self._overflow.append(OVERFLOW)
@@ -190,7 +131,7 @@ class Tally:
             self._raw_labels,
             self._series_for,
             store.buckets,
-            _seconds,
+            seconds,
             bisect_left,
             _MISSING,
         )
@@ -229,7 +170,7 @@ class Tally:
         """Which value of a rejected row is wrong, in words."""
         try:
             for _, index in self._hist_pairs:
-                _seconds(row[index])
+                seconds(row[index])
             self._labels(self._raw_labels(row))
         except ValueError as exc:
             return str(exc)
@@ -311,52 +252,3 @@ def _getter(indexes: list[int]) -> Callable[[tuple[bytes, ...]], tuple[bytes, ..
         only = indexes[0]
         return lambda row: (row[only],)
     return lambda row: tuple(row[i] if i >= 0 else b"" for i in indexes)
-
-
-def _seconds(raw: bytes) -> float | None:
-    """``0.123``, or the sum of a list such as ``0.1, 0.2 : 0.3``; ``-`` entries skipped."""
-    if b"," not in raw and b":" not in raw:
-        if raw in (b"-", b""):
-            return None
-        try:
-            return float(raw)
-        except ValueError:
-            raise ValueError(f"time {raw[:40]!r} is not a number") from None
-    total, seen = 0.0, False
-    for part in raw.replace(b":", b",").split(b","):
-        part = part.strip()
-        if part and part != b"-":
-            try:
-                total += float(part)
-            except ValueError:
-                raise ValueError(f"time {raw[:40]!r} is not a list of numbers") from None
-            seen = True
-    return total if seen else None
-
-
-def _method(raw: bytes) -> str:
-    text = raw.decode("ascii", "replace")
-    return text if text in METHODS else "other"
-
-
-def _status(raw: bytes) -> str:
-    if len(raw) != 3 or not raw.isdigit():
-        raise ValueError(f"status {raw[:40]!r} is not three digits")
-    return raw.decode()
-
-
-def _status_class(raw: bytes) -> str:
-    return _status(raw)[0] + "xx"
-
-
-def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", "replace")
-
-
-_CONVERTERS: dict[str, Callable[[bytes], str]] = {
-    "method": _method,
-    "status": _status,
-    "status_class": _status_class,
-    "host": _text,
-    "upstream": _text,
-}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sidecars.nginxlog.routes import RouteRules
-from sidecars.nginxlog.tally import Store, Tally
+from sidecars.nginxlog.store import Store
+from sidecars.nginxlog.tally import Tally
 
 FIELDS = ("method", "path", "status", "request_time", "upstream_time", "bytes")
 
