@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -130,4 +132,42 @@ def test_any_line_nginx_writes_parses_back_to_its_fields(
         "bytes": size.encode(),
         "request_time": request_time.encode(),
         "upstream_time": upstream.encode(),
+    }
+
+
+JSON_FORMAT = (
+    "log_format j escape=json "
+    """'{"r":"$request","s":$status,"t":$request_time,"a":"$http_user_agent"}';"""
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    path=st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40),
+    agent=st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40),
+    status=st.integers(100, 599).map(str),
+    request_time=_TIME,
+)
+def test_escape_json_lines_parse_back(
+    path: str, agent: str, status: str, request_time: str
+) -> None:
+    def escaped(text: str) -> str:
+        return json.dumps(text)[1:-1]  # what escape=json writes for printable ASCII
+
+    line = (
+        f'{{"r":"{escaped(f"GET {path} HTTP/1.1")}","s":{status},"t":{request_time},'
+        f'"a":"{escaped(agent)}"}}'
+    )
+    assert json.loads(line)["a"] == agent
+    parser = LineParser(LogFormat.parse(JSON_FORMAT), {"method", "path", "status", "request_time"})
+    rows: list[tuple[bytes, ...]] = []
+    bad: list[bytes] = []
+    assert parser.scan(line.encode() + b"\n", rows, bad) == 1
+    assert bad == []
+    (row,) = rows
+    assert dict(zip(parser.fields, row, strict=False)) == {
+        "method": b"GET",
+        "path": escaped(path).encode(),
+        "status": status.encode(),
+        "request_time": request_time.encode(),
     }
