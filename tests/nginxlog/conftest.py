@@ -16,6 +16,10 @@ import pytest
 
 from sidecars.testing import HelperProcess
 
+DETAILED = (
+    '$host $upstream_addr [$time_local] "$request" $status $request_length $bytes_sent '
+    "$request_time $upstream_connect_time"
+)
 REFERENCE = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time $upstream_response_time'
@@ -50,6 +54,7 @@ error_log {root}/error.log;
 events {{ worker_connections 64; }}
 http {{
     log_format reference '{REFERENCE}';
+    log_format detailed '{DETAILED}';
     client_body_temp_path {root}/body;
     proxy_temp_path {root}/proxy;
     fastcgi_temp_path {root}/fastcgi;

@@ -12,7 +12,7 @@ import pytest
 
 from sidecars.testing import HelperProcess
 
-from .conftest import REFERENCE, Nginx, eventually, total
+from .conftest import DETAILED, REFERENCE, Nginx, eventually, total
 
 DIRECTIVE = f"log_format reference '{REFERENCE}';"
 COUNT = "nginx_http_response_count_total"
@@ -42,6 +42,29 @@ async def test_counts_match_the_requests_sent(nginx_factory: Callable[..., Nginx
         assert await total(helper, "nginx_http_upstream_time_seconds_hist_count") == 2
         assert await total(helper, "nginx_http_response_size_bytes") > 0
         assert await total(helper, "nginx_parse_errors_total") == 0
+
+
+async def test_host_upstream_and_status_class_labels(nginx_factory: Callable[..., Nginx]) -> None:
+    nginx = nginx_factory("{log} detailed")
+    settings = {
+        "NGINXLOG_FORMAT": DETAILED,
+        "NGINXLOG_FILES": str(nginx.log),
+        "NGINXLOG_LABELS": "host,upstream,status_class",
+    }
+    async with HelperProcess("nginxlog", settings) as helper:
+        await helper.wait_log(lambda e: e.get("msg") == "following file")
+        await nginx.get(["/up/a", "/up/b", "/missing"])
+
+        async def count() -> float:
+            return await total(helper, COUNT, host="127.0.0.1")
+
+        await eventually(count, 3.0)
+        upstream = f"127.0.0.1:{nginx.upstream_port}"
+        assert await total(helper, COUNT, upstream=upstream, status_class="2xx") == 2
+        assert await total(helper, COUNT, upstream="-", status_class="4xx") == 1
+        connect = "nginx_http_upstream_connect_time_seconds_hist_count"
+        assert await total(helper, connect) == 2
+        assert await total(helper, "nginx_http_request_size_bytes") > 0
 
 
 async def test_rename_rotation_and_copytruncate_lose_and_repeat_nothing(
