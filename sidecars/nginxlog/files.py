@@ -66,6 +66,7 @@ class FileFollower:
         self.open: dict[str, _Open] = {}
         self.retired: list[_Open] = []
         self._first_scan = True
+        self._unreadable: set[str] = set()
 
     def paths(self) -> list[str]:
         found: dict[str, None] = {}
@@ -136,8 +137,11 @@ class FileFollower:
         try:
             handle = open(path, "rb", buffering=0)  # noqa: SIM115 - kept open while followed
         except OSError as exc:
-            self.log.warning("cannot open log file", extra={"path": path, "error": str(exc)})
+            if path not in self._unreadable:
+                self.log.warning("cannot open log file", extra={"path": path, "error": str(exc)})
+                self._unreadable.add(path)
             return None
+        self._unreadable.discard(path)
         start = 0
         saved = self.checkpoint.pop(path, None)
         if saved is not None:

@@ -46,7 +46,12 @@ class NginxLog(Helper[NginxLogSettings]):
         rules = [RouteRules.build(config.routes, settings.route_unmatched, str(settings.config))]
         inputs = [InputSpec(files=tuple(settings.files))] if settings.files else []
         inputs += [InputSpec(syslog=address) for address in settings.syslog] + config.inputs
-        parser = build_parser(settings.parsed_format(), wanted_fields(settings))
+        log_format = settings.parsed_format()
+        parser = build_parser(log_format, wanted_fields(settings))
+        ctx.log.info(
+            "log format read",
+            extra={"format": log_format.text, "escape": log_format.escape, "fields": parser.fields},
+        )
         store = Store(label_names(settings, inputs), tuple(settings.buckets), settings.max_series)
         static = {label.name: label.value for label in settings.static_labels}
         feeds = []

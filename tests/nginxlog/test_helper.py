@@ -312,3 +312,26 @@ async def test_a_file_rotated_while_stopped_is_read_from_its_start(tmp_path: Pat
     log.write_bytes(LINE * 2)
     async with HelperProcess("nginxlog", {**settings, "NGINXLOG_START_AT": "end"}) as helper:
         await eventually(count, 2.0)
+
+
+async def test_an_unreadable_path_is_reported_once(tmp_path: Path) -> None:
+    (tmp_path / "dir.log").mkdir()
+    other = tmp_path / "b.log"
+    settings = {
+        "NGINXLOG_FORMAT": DIRECTIVE,
+        "NGINXLOG_FILES": f"{tmp_path / 'dir.log'},{other}",
+        "NGINXLOG_POLL_INTERVAL": "50ms",
+    }
+    async with HelperProcess("nginxlog", settings) as helper:
+        await helper.wait_log(lambda e: e.get("msg") == "cannot open log file")
+
+        async def count() -> float:
+            return await total(helper, COUNT)
+
+        other.write_bytes(LINE)  # each count below needs a later poll of both paths
+        await eventually(count, 1.0)
+        with other.open("ab") as handle:
+            handle.write(LINE)
+        await eventually(count, 2.0)
+        warnings = [e for e in helper.logs if e.get("msg") == "cannot open log file"]
+        assert len(warnings) == 1
