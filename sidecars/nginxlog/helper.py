@@ -52,7 +52,12 @@ class NginxLog(Helper[NginxLogSettings]):
             "log format read",
             extra={"format": log_format.text, "escape": log_format.escape, "fields": parser.fields},
         )
-        store = Store(label_names(settings, inputs), tuple(settings.buckets), settings.max_series)
+        store = Store(
+            label_names(settings, inputs),
+            tuple(settings.buckets),
+            settings.max_series,
+            summaries=settings.summaries,
+        )
         static = {label.name: label.value for label in settings.static_labels}
         feeds = []
         for spec in inputs:

@@ -7,6 +7,7 @@ alerts keep working; ``nginxlog_*`` metrics describe the helper itself.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -19,7 +20,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from .store import HIST_FIELDS, Store
+from .store import HIST_FIELDS, Series, Store
+from .summary import OBJECTIVES
 
 __all__ = ["InputStats", "NginxLogCollector"]
 
@@ -92,6 +94,14 @@ class NginxLogCollector(Collector):
                 hists.append(
                     (position, HistogramMetricFamily(f"{prefix}{name}", text, labels=names))
                 )
+        summaries: list[tuple[int, Metric]] = []
+        if store.summaries:
+            for position, field_name in enumerate(HIST_FIELDS):
+                if field_name in self.fields:
+                    name, text = _HISTOGRAMS[field_name]
+                    summary = Metric(f"{prefix}{name.removesuffix('_hist')}", text, "summary")
+                    summaries.append((position, summary))
+        now = time.monotonic()
         bounds = [_le(b) for b in store.buckets] + ["+Inf"]
         for labels, series in list(store.series.items()):
             values = list(labels)
@@ -105,6 +115,8 @@ class NginxLogCollector(Collector):
                     cumulative += bucket
                     buckets.append((le, cumulative))
                 histogram.add_metric(values, buckets, numbers[-2])
+            for position, summary in summaries:
+                _add_summary(summary, names, values, series, position, now)
         errors = CounterMetricFamily(
             f"{prefix}parse_errors", "Total number of log file lines that could not be parsed"
         )
@@ -112,6 +124,7 @@ class NginxLogCollector(Collector):
         yield count
         yield from (family for _, family in sums)
         yield from (family for _, family in hists)
+        yield from (family for _, family in summaries)
         yield errors
         yield from self._own()
 
@@ -155,6 +168,24 @@ class NginxLogCollector(Collector):
 
     def describe(self) -> Iterable[Metric]:
         return []
+
+
+def _add_summary(
+    summary: Metric,
+    names: list[str],
+    values: list[str],
+    series: Series,
+    position: int,
+    now: float,
+) -> None:
+    labels = dict(zip(names, values, strict=True))
+    assert series.windows is not None
+    estimates = series.windows[position].quantiles(now)
+    for objective, estimate in zip(OBJECTIVES, estimates, strict=True):
+        summary.add_sample(summary.name, {**labels, "quantile": str(objective)}, estimate)
+    numbers = series.hists[position]
+    summary.add_sample(f"{summary.name}_sum", labels, numbers[-2])
+    summary.add_sample(f"{summary.name}_count", labels, numbers[-1])
 
 
 def _le(bound: float) -> str:

@@ -91,6 +91,10 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         default="0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10",
         help="Upper bounds (seconds) of the time histograms' buckets",
     )
+    summaries: bool = setting(
+        default=False,
+        help="Also export the time summaries (quantiles 0.5, 0.9, 0.99 over 10 minutes)",
+    )
     route_unmatched: str = setting(
         default="other", help="Route label of paths that no route rule matches"
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .summary import Window
+
 __all__ = ["HIST_FIELDS", "LABEL_FIELDS", "OVERFLOW", "SUM_FIELDS", "Series", "Store"]
 
 LABEL_FIELDS = ("method", "status", "status_class", "host", "upstream", "route")
@@ -17,11 +19,13 @@ OVERFLOW = "overflow"
 @dataclass(slots=True)
 class Series:
     """One label set's numbers: requests, byte sums, and one histogram per time field
-    (bucket counts, then ``+Inf``, then sum, then count)."""
+    (bucket counts, then ``+Inf``, then sum, then count); with summaries on, one quantile
+    window per time field too."""
 
     requests: int = 0
     sums: list[int] = field(default_factory=lambda: [0, 0])
     hists: list[list[float]] = field(default_factory=list)
+    windows: list[Window] | None = None
     seen: float = 0.0
 
 
@@ -33,10 +37,12 @@ class Store:
         labels: tuple[str, ...],
         buckets: tuple[float, ...],
         max_series: int,
+        summaries: bool = False,
     ) -> None:
         self.labels = labels
         self.buckets = buckets
         self.max_series = max_series
+        self.summaries = summaries
         self.series: dict[tuple[str, ...], Series] = {}
         self.parse_errors = 0
         self.folded = 0
@@ -51,6 +57,8 @@ class Store:
                 return self.get(overflow, 0, overflow)
             width = len(self.buckets) + 3
             series = Series(hists=[[0.0] * width for _ in HIST_FIELDS])
+            if self.summaries:
+                series.windows = [Window() for _ in HIST_FIELDS]
             self.series[key] = series
         return series
 

@@ -18,6 +18,7 @@ from typing import Any
 from .parser import Rows
 from .routes import RouteRules
 from .store import HIST_FIELDS, LABEL_FIELDS, OVERFLOW, SUM_FIELDS, Series, Store
+from .summary import sketch_index
 from .values import CONVERTERS, seconds
 
 __all__ = ["Tally"]
@@ -64,7 +65,7 @@ class Tally:
         self._full_labels = _getter([full.get(source, -1) for source in sources])
         self._hist_pairs = [(p, index[name]) for p, name in enumerate(HIST_FIELDS) if name in index]
         self._raw_labels = _getter([i for i, _ in self._label_plan])
-        self._fold_rows = _fold_function(self._hist_pairs)
+        self._fold_rows = _fold_function(self._hist_pairs, store.summaries)
         self._series_cache: dict[tuple[bytes, ...], Series] = {}
         self._generation = store.generation
         self._value_cache: dict[bytes, float | None] = {}
@@ -134,6 +135,7 @@ class Tally:
             seconds,
             bisect_left,
             _MISSING,
+            sketch_index,
         )
         for row, n in rejected:
             store.parse_errors += n
@@ -196,7 +198,7 @@ _MISSING = object()
 
 
 def _fold_function(
-    hist_pairs: list[tuple[int, int]],
+    hist_pairs: list[tuple[int, int]], summaries: bool
 ) -> Callable[..., list[tuple[tuple[bytes, ...], int]]]:
     """The fold loop written out for one layout of fields.
 
@@ -219,9 +221,11 @@ def _fold_function(
             f"    h[-2] += v{position} * n",
             "    h[-1] += n",
         ]
+        if summaries:
+            update.append(f"    series.windows[{position}].add(sketch_index(v{position}), n, now)")
     lines = [
         "def fold(rows, now, cache, values, raw_labels, series_for, bounds, seconds,",
-        "         bisect_left, missing):",
+        "         bisect_left, missing, sketch_index):",
         "    rejected = []",
         "    for row, n in rows.items():",
         "        try:",

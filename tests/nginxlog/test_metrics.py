@@ -31,6 +31,7 @@ async def test_promtool_accepts_the_exposition(
         "NGINXLOG_LABELS": "status_class,route",
         "NGINXLOG_STATIC_LABELS": "cluster=test",
         "NGINXLOG_EXPORTER_NAMES": exporter_names,
+        "NGINXLOG_SUMMARIES": exporter_names,
     }
     async with HelperProcess("nginxlog", settings) as helper:
         await helper.wait_ready()
@@ -58,6 +59,8 @@ async def test_promtool_accepts_the_exposition(
         name = size if exporter_names == "true" else f"{size}_total"
         assert f"\n{name}{{" in text
         assert await total(helper, "nginx_http_response_count_total", status_class="4xx") == 1
+        summary = 'nginx_http_response_time_seconds{cluster="test",method="GET"'
+        assert (summary in text) == (exporter_names == "true")
 
 
 async def test_prometheus_scrapes_and_counts(
