@@ -91,6 +91,19 @@ class FileFollower:
             dirs.add(str(directory))
         return dirs
 
+    def open_existing(self) -> None:
+        """Open the files there now, at the start position the settings ask for; files
+        found by later polls are new and read from their start."""
+        for path in self.paths():
+            try:
+                stat = os.stat(path)
+            except OSError:
+                continue
+            key = (stat.st_dev, stat.st_ino)
+            if path not in self.open and not self._followed(key):
+                self._open(path, key, stat.st_size)
+        self._first_scan = False
+
     async def poll(self) -> None:
         """Open new files, notice rotation and truncation, read everything new."""
         for path in self.paths():
@@ -121,7 +134,6 @@ class FileFollower:
                 current.handle.seek(0)
                 current.partial, current.skipping = b"", False
             await self._read(current)
-        self._first_scan = False
         now = time.monotonic()
         for old in list(self.retired):
             await self._read(old)

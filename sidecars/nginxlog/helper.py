@@ -119,6 +119,8 @@ class NginxLog(Helper[NginxLogSettings]):
                         checkpoint=dict(saved),
                     )
                 )
+        for follower in followers:
+            follower.open_existing()
         tasks = [
             asyncio.create_task(f.follow(ctx.stopping, float(settings.poll_interval)))
             for f in followers

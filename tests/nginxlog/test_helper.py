@@ -321,6 +321,7 @@ async def test_an_unreadable_path_is_reported_once(tmp_path: Path) -> None:
         "NGINXLOG_FORMAT": DIRECTIVE,
         "NGINXLOG_FILES": f"{tmp_path / 'dir.log'},{other}",
         "NGINXLOG_POLL_INTERVAL": "50ms",
+        "NGINXLOG_START_AT": "beginning",
     }
     async with HelperProcess("nginxlog", settings) as helper:
         await helper.wait_log(lambda e: e.get("msg") == "cannot open log file")
