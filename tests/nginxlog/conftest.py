@@ -20,6 +20,10 @@ DETAILED = (
     '$host $upstream_addr [$time_local] "$request" $status $request_length $bytes_sent '
     "$request_time $upstream_connect_time"
 )
+JSON_LOG = (
+    'log_format jsonlog escape=json \'{"time":"$time_iso8601","request":"$request",\''
+    ' \'"status":$status,"rt":$request_time,"ua":"$http_user_agent"}\';'
+)
 REFERENCE = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time $upstream_response_time'
@@ -55,6 +59,7 @@ events {{ worker_connections 64; }}
 http {{
     log_format reference '{REFERENCE}';
     log_format detailed '{DETAILED}';
+    {JSON_LOG}
     client_body_temp_path {root}/body;
     proxy_temp_path {root}/proxy;
     fastcgi_temp_path {root}/fastcgi;
@@ -124,12 +129,14 @@ http {{
                 self.process.kill()
                 self.process.wait()
 
-    async def get(self, paths: list[str], method: str = "GET") -> None:
+    async def get(
+        self, paths: list[str], method: str = "GET", headers: dict[str, str] | None = None
+    ) -> None:
         """One request per path; the answers do not matter, nginx logs each."""
         base = f"http://127.0.0.1:{self.port}"
         async with aiohttp.ClientSession() as session:
             for path in paths:
-                async with session.request(method, base + path) as response:
+                async with session.request(method, base + path, headers=headers) as response:
                     await response.read()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from sidecars.testing import HelperProcess
 
-from .conftest import DETAILED, REFERENCE, Nginx, eventually, total
+from .conftest import DETAILED, JSON_LOG, REFERENCE, Nginx, eventually, total
 
 DIRECTIVE = f"log_format reference '{REFERENCE}';"
 COUNT = "nginx_http_response_count_total"
@@ -65,6 +65,24 @@ async def test_host_upstream_and_status_class_labels(nginx_factory: Callable[...
         connect = "nginx_http_upstream_connect_time_seconds_hist_count"
         assert await total(helper, connect) == 2
         assert await total(helper, "nginx_http_request_size_bytes") > 0
+
+
+async def test_escape_json_format_from_nginx_conf(nginx_factory: Callable[..., Nginx]) -> None:
+    nginx = nginx_factory("{log} jsonlog")
+    settings = {"NGINXLOG_FORMAT": JSON_LOG, "NGINXLOG_FILES": str(nginx.log)}
+    async with HelperProcess("nginxlog", settings) as helper:
+        await helper.wait_log(lambda e: e.get("msg") == "following file")
+        await nginx.get(["/", "/missing"], headers={"User-Agent": 'a "quoted" \\ agent'})
+        await nginx.get(["/"], method="DELETE")
+
+        async def count() -> float:
+            return await total(helper, COUNT)
+
+        await eventually(count, 3.0)
+        assert await total(helper, COUNT, method="DELETE", status="200") == 1
+        assert await total(helper, COUNT, status="404") == 1
+        assert await total(helper, "nginx_parse_errors_total") == 0
+        assert '\\"quoted\\"' in nginx.log.read_text()
 
 
 async def test_rename_rotation_and_copytruncate_lose_and_repeat_nothing(
