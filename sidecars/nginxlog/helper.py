@@ -96,29 +96,7 @@ class NginxLog(Helper[NginxLogSettings]):
 
         ctx.on_reload(reload)
         checkpoint = settings.checkpoint
-        saved = load_checkpoint(checkpoint, ctx.log) if checkpoint else {}
-        followers: list[FileFollower] = []
-        listeners: list[SyslogListener] = []
-        for spec, feed in zip(inputs, feeds, strict=True):
-            if spec.syslog is not None:
-                listener = SyslogListener(spec.syslog, feed.line, int(settings.max_line))
-                try:
-                    await listener.start()
-                except OSError as exc:
-                    raise ConfigError(f"cannot listen on {spec.syslog}: {exc}") from None
-                ctx.log.info("syslog listening", extra={"address": listener.bound})
-                listeners.append(listener)
-            else:
-                followers.append(
-                    FileFollower(
-                        spec.files,
-                        feed,
-                        start_at_end=settings.start_at == "end",
-                        max_line=int(settings.max_line),
-                        log=ctx.log,
-                        checkpoint=dict(saved),
-                    )
-                )
+        followers, listeners = await _start_inputs(ctx, inputs, feeds)
         for follower in followers:
             follower.open_existing()
         tasks = [
@@ -162,6 +140,39 @@ class NginxLog(Helper[NginxLogSettings]):
                 _save(checkpoint, followers, ctx)
             for follower in followers:
                 follower.close()
+
+
+async def _start_inputs(
+    ctx: HelperContext[NginxLogSettings], inputs: list[InputSpec], feeds: list[Feed]
+) -> tuple[list[FileFollower], list[SyslogListener]]:
+    """Listen on every syslog address (a port in use is a configuration error) and make a
+    follower for every set of files, resuming from the checkpoint when there is one."""
+    settings = ctx.settings
+    saved = load_checkpoint(settings.checkpoint, ctx.log) if settings.checkpoint else {}
+    followers: list[FileFollower] = []
+    listeners: list[SyslogListener] = []
+    for spec, feed in zip(inputs, feeds, strict=True):
+        if spec.syslog is None:
+            follower = FileFollower(
+                spec.files,
+                feed,
+                start_at_end=settings.start_at == "end",
+                max_line=int(settings.max_line),
+                log=ctx.log,
+                checkpoint=dict(saved),
+            )
+            followers.append(follower)
+            continue
+        listener = SyslogListener(spec.syslog, feed.line, int(settings.max_line))
+        try:
+            await listener.start()
+        except OSError as exc:
+            for started in listeners:
+                await started.stop()
+            raise ConfigError(f"cannot listen on {spec.syslog}: {exc}") from None
+        ctx.log.info("syslog listening", extra={"address": listener.bound})
+        listeners.append(listener)
+    return followers, listeners
 
 
 def _save(path: Path, followers: list[FileFollower], ctx: HelperContext[NginxLogSettings]) -> None:
