@@ -97,6 +97,7 @@ class NginxLog(Helper[NginxLogSettings]):
         ctx.on_reload(reload)
         checkpoint = settings.checkpoint
         followers, listeners = await _start_inputs(ctx, inputs, feeds)
+        written: dict[str, tuple[int, int, int]] = {}
         for follower in followers:
             follower.open_existing()
         tasks = [
@@ -125,7 +126,7 @@ class NginxLog(Helper[NginxLogSettings]):
                         feed.report_rejected()
                     last_report = now
                 if checkpoint and now - last_checkpoint >= float(settings.checkpoint_interval):
-                    _save(checkpoint, followers, ctx)
+                    _save(checkpoint, followers, ctx, written)
                     last_checkpoint = now
         finally:
             for task in tasks:
@@ -137,7 +138,7 @@ class NginxLog(Helper[NginxLogSettings]):
                 await listener.stop()
             fold()
             if checkpoint:
-                _save(checkpoint, followers, ctx)
+                _save(checkpoint, followers, ctx, written)
             for follower in followers:
                 follower.close()
 
@@ -175,14 +176,25 @@ async def _start_inputs(
     return followers, listeners
 
 
-def _save(path: Path, followers: list[FileFollower], ctx: HelperContext[NginxLogSettings]) -> None:
+def _save(
+    path: Path,
+    followers: list[FileFollower],
+    ctx: HelperContext[NginxLogSettings],
+    last: dict[str, tuple[int, int, int]],
+) -> None:
+    """Write the offsets when they moved since the ``last`` write (updated in place)."""
     positions: dict[str, tuple[int, int, int]] = {}
     for follower in followers:
         positions.update(follower.positions())
+    if positions == last:
+        return
     try:
         save_checkpoint(path, positions)
     except OSError as exc:
         ctx.log.warning("cannot write the checkpoint", extra={"error": str(exc)})
+        return
+    last.clear()
+    last.update(positions)
 
 
 async def _watch_config(
