@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 __all__ = ["RouteRules"]
 
-_REFERENCE = re.compile(r"\\(\d+)|\\g<(\w+)>")
-
 
 @dataclass(frozen=True, slots=True)
 class RouteRules:
@@ -32,14 +30,12 @@ class RouteRules:
                 raise ValueError(
                     f"{where}: route rule {number}: invalid regex {pattern!r}: {exc}"
                 ) from None
-            for ref in _REFERENCE.finditer(template):
-                name = ref.group(1) or ref.group(2)
-                known = int(name) <= regex.groups if name.isdigit() else name in regex.groupindex
-                if not known:
-                    raise ValueError(
-                        f"{where}: route rule {number}: template {template!r} refers to "
-                        f"group {name}, which {pattern!r} does not have"
-                    )
+            try:
+                regex.sub(template, "")  # parses the template even when nothing matches
+            except (re.error, IndexError) as exc:
+                raise ValueError(
+                    f"{where}: route rule {number}: bad template {template!r}: {exc}"
+                ) from None
             compiled.append((regex, template))
         return cls(tuple(compiled), unmatched)
 

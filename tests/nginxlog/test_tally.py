@@ -97,7 +97,9 @@ def test_routes_first_match_wins_and_query_is_ignored() -> None:
     ("pairs", "message"),
     [
         ([("(", "x")], "route rule 1: invalid regex '('"),
-        ([("^/a", "x"), ("^/(b)", r"\2")], "route rule 2: template"),
+        ([("^/a", "x"), ("^/(b)", r"\2")], "route rule 2: bad template"),
+        ([("^/(?P<id>b)", r"\g<name>")], "route rule 1: bad template"),
+        ([("^/b", r"\q")], "route rule 1: bad template"),
     ],
 )
 def test_bad_route_rules_are_named(pairs: list[tuple[str, str]], message: str) -> None:
