@@ -260,7 +260,6 @@ http {{
         wait_ready(helper_port, time.monotonic() + 30)
         time.sleep(1.0)
         before = {"helper": cpu_seconds(helper.pid), "mtail": cpu_seconds(mtail.pid)}
-        nginx_before = cpu_seconds(nginx.pid)
         started = time.monotonic()
         result = subprocess.run(
             ["wrk", "-t2", "-c20", f"-d{seconds}s", f"http://127.0.0.1:{port}/"],
@@ -276,7 +275,7 @@ http {{
             time.sleep(0.1)
         elapsed = time.monotonic() - started
         after = {"helper": cpu_seconds(helper.pid), "mtail": cpu_seconds(mtail.pid)}
-        del nginx_before
+        counted = scrape(helper_port).get("nginx_http_response_count_total", 0)
     finally:
         stop(helper)
         mtail.terminate()
@@ -288,6 +287,7 @@ http {{
     )
     return {
         "requests": requests,
+        "counted": counted,
         "elapsed": elapsed,
         "wrk_rate": float(rate) if rate != "?" else 0.0,
         "helper_share": (after["helper"] - before["helper"]) / elapsed,
@@ -339,7 +339,8 @@ def main() -> None:
         follow = follow_nginx(work, args.wrk_seconds)
         print(
             f"following nginx under wrk: {follow['requests']:,} requests "
-            f"({follow['wrk_rate']:,.0f}/s) in {follow['elapsed']:.1f}s"
+            f"({follow['wrk_rate']:,.0f}/s) in {follow['elapsed']:.1f}s, "
+            f"{follow['counted']:,.0f} counted by the helper"
         )
         print(
             f"  CPU share: sidecars nginxlog {100 * follow['helper_share']:.1f}% of a core, "
