@@ -96,7 +96,7 @@ class JsonLinesParser:
                     parts = text.split(" ")
                     text = parts[0] if name == "method" else (parts[1] if len(parts) > 1 else "")
                 return text.encode()
-        return b""
+        return b"0" if name in ("bytes", "request_length") else b""  # a size not logged is 0
 
 
 Parser = LineParser | JsonLinesParser

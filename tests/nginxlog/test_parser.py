@@ -9,6 +9,9 @@ from hypothesis import strategies as st
 
 from sidecars.nginxlog.logformat import LogFormat
 from sidecars.nginxlog.parser import JsonLinesParser, LineParser
+from sidecars.nginxlog.routes import RouteRules
+from sidecars.nginxlog.store import Store
+from sidecars.nginxlog.tally import Tally
 
 from .conftest import REFERENCE
 
@@ -69,3 +72,15 @@ def test_json_lines() -> None:
     assert bad == [b"[1]", b"nope"]
     fields = dict(zip(parser.fields, rows[0], strict=False))
     assert fields == {"method": b"POST", "status": b"201", "request_time": b"0.5"}
+
+
+def test_json_lines_without_sizes_still_count() -> None:
+    parser = JsonLinesParser({"method", "status", "bytes", "request_time"})
+    store = Store(("method", "status"), (1.0,), 10)
+    tally = Tally(store, parser.fields, {}, RouteRules)
+    rows: list[tuple[bytes, ...]] = []
+    parser.scan(b'{"request_method": "GET", "status": 200}\n', rows, [])
+    tally.add(rows)
+    tally.fold()
+    assert store.parse_errors == 0
+    assert store.series[("GET", "200")].requests == 1
