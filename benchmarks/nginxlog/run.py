@@ -171,7 +171,7 @@ def run_helper(log: Path, lines: int, metrics: str, work: Path) -> dict[str, flo
         while time.monotonic() < deadline:
             if scrape(port).get("nginxlog_input_lines_total", 0) >= lines:
                 break
-            time.sleep(0.05)
+            time.sleep(0.5)
         cpu = cpu_seconds(process.pid)
         totals = scrape(port)
         rss = peak_rss_mb(process.pid)
