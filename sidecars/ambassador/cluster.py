@@ -14,6 +14,7 @@ from .balancer import make_balancer
 from .config import Target
 from .dns import resolve
 from .endpoint import Endpoint
+from .framing import HOP_BY_HOP
 from .settings import AmbassadorSettings
 from .tls import client_context
 
@@ -47,6 +48,10 @@ class Cluster:
         self.retries = 0
         self.retry_tokens = 10.0
         self.on_removed: list[Callable[[Endpoint], None]] = []
+        self.request_remove = HOP_BY_HOP | _names(settings.request_headers_remove)
+        self.request_add = _lines(settings.request_headers_add)
+        self.response_remove = HOP_BY_HOP | _names(settings.response_headers_remove)
+        self.response_add = _lines(settings.response_headers_add)
         self._members: dict[Target, list[Endpoint]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -247,3 +252,12 @@ def set_socket_options(transport: asyncio.BaseTransport, keepalive: bool) -> Non
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if keepalive:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+
+def _names(names: list[str]) -> frozenset[bytes]:
+    return frozenset(name.strip().lower().encode() for name in names)
+
+
+def _lines(items: list[str]) -> bytes:
+    """Header lines to append to a head, each led by its CRLF."""
+    return b"".join(b"\r\n" + item.strip().encode() for item in items)

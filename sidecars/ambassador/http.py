@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 
 from .cluster import Cluster, ConnectFailed, set_socket_options
 from .endpoint import Endpoint
-from .framing import HOP_BY_HOP, MAX_HEAD, BadMessage, Chunked, Head, parse_head
+from .framing import MAX_HEAD, BadMessage, Chunked, Head, parse_head
 from .pool import HttpUpstream, take_idle
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ class HttpClient(asyncio.Protocol):
         "discard",
         "endpoint",
         "head_started",
+        "held",
         "idle_since",
         "keep_alive",
         "key",
@@ -83,6 +84,7 @@ class HttpClient(asyncio.Protocol):
         self.keep_alive = True
         self.method = b""
         self.out_head = b""
+        self.held = b""
         self.body = "none"
         self.remaining = 0
         self.chunked: Chunked | None = None
@@ -178,27 +180,23 @@ class HttpClient(asyncio.Protocol):
 
     def _rewrite(self, head: Head, cluster: Cluster) -> bytes:
         s = cluster.settings
-        removed = {name.lower().encode() for name in s.request_headers_remove}
-        connection = head.get(b"connection") or b""
-        removed.update(t.strip().lower() for t in connection.split(b",") if t.strip())
-        lines = [b"%s %s HTTP/1.1" % (head.first[0], head.first[1])]
-        forwarded = None
-        has_host = False
-        for name, lower, value in head.headers:
-            if lower in HOP_BY_HOP or lower in removed:
-                continue
-            if lower == b"x-forwarded-for" and s.x_forwarded_for:
-                forwarded = value if forwarded is None else forwarded + b", " + value
-                continue
-            has_host = has_host or lower == b"host"
-            lines.append(name + b": " + value)
-        if not has_host:
-            lines.append(b"Host: " + (s.tls_server_name or "localhost").encode())
+        removed = cluster.request_remove
+        if b"\r\nconnection:" in head.low:
+            removed = removed | head.connection_tokens()
+        forwarded = head.get(b"x-forwarded-for") if s.x_forwarded_for else None
+        if forwarded is not None:
+            removed = removed | {b"x-forwarded-for"}
+        head.remove(removed)
+        raw = head.raw
+        if head.version != b"HTTP/1.1":
+            raw = head.with_version(b"%s %s HTTP/1.1" % (head.first[0], head.first[1]))
+        extra = cluster.request_add
+        if b"\r\nhost:" not in head.low:
+            extra += b"\r\nHost: " + (s.tls_server_name or "localhost").encode()
         if s.x_forwarded_for:
             chain = self.peer_ip if forwarded is None else forwarded + b", " + self.peer_ip
-            lines.append(b"X-Forwarded-For: " + chain)
-        lines += [item.strip().encode() for item in s.request_headers_add]
-        return b"\r\n".join(lines) + b"\r\n\r\n"
+            extra += b"\r\nX-Forwarded-For: " + chain
+        return raw + extra + b"\r\n\r\n"
 
     def _dispatch(self) -> None:
         endpoint = self.cluster.pick(self.key, self.tried)
@@ -288,28 +286,35 @@ class HttpClient(asyncio.Protocol):
         if status in _RETRY_STATUS and self._may_retry():
             self.discard = True
             return
-        s = cluster.settings
         if self.listener.draining or head.body == "eof" or not self.req_done:
             self.keep_alive = False
-        removed = {name.lower().encode() for name in s.response_headers_remove}
-        connection = head.get(b"connection") or b""
-        removed.update(t.strip().lower() for t in connection.split(b",") if t.strip())
-        lines = [b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]]
-        for name, lower, value in head.headers:
-            if lower not in HOP_BY_HOP and lower not in removed:
-                lines.append(name + b": " + value)
-        lines += [item.strip().encode() for item in s.response_headers_add]
+        removed = cluster.response_remove
+        if b"\r\nconnection:" in head.low:
+            removed = removed | head.connection_tokens()
+        head.remove(removed)
+        raw = head.raw
+        if head.version != b"HTTP/1.1":
+            raw = head.with_version(b"HTTP/1.1 " + head.first[1] + b" " + head.first[2])
+        extra = cluster.response_add
         if not self.keep_alive:
-            lines.append(b"Connection: close")
+            extra += b"\r\nConnection: close"
         self.responded = True
         self.listener.stats.observe(status, self.listener.loop.time() - self.started)
-        self.send(b"\r\n".join(lines) + b"\r\n\r\n")
+        self.held = raw + extra + b"\r\n\r\n"
 
     def send(self, data: bytes) -> None:
         if self.discard:
             return
+        if self.held:
+            data = self.held + data
+            self.held = b""
         self.bytes_out += len(data)
         self.transport.write(data)  # type: ignore[union-attr]
+
+    def flush(self) -> None:
+        """Send a response head still held back to go out with the first body bytes."""
+        if self.held and not self.discard:
+            self.send(b"")
 
     def response_done(self, upstream: HttpUpstream) -> None:
         endpoint = self.endpoint

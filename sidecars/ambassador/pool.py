@@ -114,7 +114,7 @@ class HttpUpstream(asyncio.Protocol):
                 return
             rest = end + 4
             if 100 <= status < 200 and status != 101:
-                client.send(data[:rest])
+                client.send(data[:rest])  # interim (100 Continue): passed on as it is
                 data = data[rest:]
                 continue
             break
@@ -143,6 +143,8 @@ class HttpUpstream(asyncio.Protocol):
             if rest < len(data):
                 self.reusable = False
             self._done()
+        if self.client is not None:
+            self.client.flush()
 
     def _chunk(self, data: bytes, start: int) -> None:
         assert self.chunked is not None
@@ -163,6 +165,7 @@ class HttpUpstream(asyncio.Protocol):
         self.state = 4
         client = self.client
         if client is not None:
+            client.flush()
             client.response_done(self)
 
     def _broken(self, reason: str) -> None:
