@@ -136,7 +136,8 @@ http {{
     root {root}/html;
     location /echo {{
       add_header X-Secret hidden;
-      return 200 "name={name} xff=$http_x_forwarded_for test=$http_x_test drop=$http_x_drop uri=$request_uri\\n";
+      return 200
+        "name={name} xff=$http_x_forwarded_for test=$http_x_test drop=$http_x_drop\\n";
     }}
     location /flaky {{ return {flaky} "flaky {name}\\n"; }}
   }}
