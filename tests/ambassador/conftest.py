@@ -124,6 +124,7 @@ async def ambassador(env: Mapping[str, str], **kwargs: Any) -> AsyncIterator[Hel
 
 
 NGINX_CONF = """
+user root root;
 worker_processes 1;
 error_log {root}/error.log;
 pid {root}/nginx.pid;
