@@ -1,11 +1,12 @@
 """Ambassador against HAProxy and the direct path, measured in one run on this machine.
 
-Run: .venv/bin/python benchmarks/ambassador/run.py [--seconds 5]
+Run: .venv/bin/python benchmarks/ambassador/run.py [--seconds 5] [--rounds 3]
 
 Starts nginx (small and 1 MiB files), redis-server, HAProxy (tcp and http frontends,
 one thread) and the ambassador (tcp and http listeners) on 127.0.0.1, then drives each
 path with wrk (1 thread, 50 connections) and redis-benchmark (-n 200000 -c 50). Absolute
-figures depend on whatever else runs on the machine; the ratios in one run are the result.
+figures depend on whatever else runs on the machine; the ratios in one run are the result,
+so every path is measured in interleaved rounds and the medians are compared.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +113,7 @@ def idle_rss(pid: int, port: int, count: int = 1000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     ensure_tools()
     root = Path(tempfile.mkdtemp(prefix="ambassador-bench-"))
@@ -193,7 +196,7 @@ backend redis_out
     try:
         for port in p.values():
             wait_port(port)
-        run(p, procs, args.seconds)
+        run(p, procs, args.seconds, args.rounds)
     finally:
         for proc in procs.values():
             proc.send_signal(signal.SIGTERM)
@@ -205,38 +208,47 @@ backend redis_out
         shutil.rmtree(root, ignore_errors=True)
 
 
-def run(p: dict[str, int], procs: dict[str, subprocess.Popen[bytes]], seconds: int) -> None:
+def run(
+    p: dict[str, int], procs: dict[str, subprocess.Popen[bytes]], seconds: int, rounds: int
+) -> None:
     ha, am = procs["haproxy"].pid, procs["ambassador"].pid
     paths = {
         "direct": p["nginx"], "haproxy tcp": p["ha_tcp"], "haproxy http": p["ha_http"],
         "ambassador tcp": p["am_tcp"], "ambassador http": p["am_http"],
     }  # fmt: skip
     owner = {"haproxy tcp": ha, "haproxy http": ha, "ambassador tcp": am, "ambassador http": am}
-    small: dict[str, float] = {}
-    big: dict[str, float] = {}
-    cpu: dict[str, float] = {}
-    fresh: dict[str, float] = {}
-    for name, port in paths.items():
-        wrk(f"http://127.0.0.1:{port}/small.txt", 1)  # warm-up
-        before = cpu_seconds(owner[name]) if name in owner else 0.0
-        small[name], _ = wrk(f"http://127.0.0.1:{port}/small.txt", seconds)
-        if name in owner:
-            cpu[name] = (cpu_seconds(owner[name]) - before) / (small[name] * seconds) * 1e6
-        _, big[name] = wrk(f"http://127.0.0.1:{port}/big.bin", seconds)
-        if "http" not in name:
-            fresh[name], _ = wrk(f"http://127.0.0.1:{port}/small.txt", seconds, close=True)
-    redis = {
-        "direct": redis_bench(p["redis"]),
-        "haproxy tcp": redis_bench(p["ha_redis"]),
-        "ambassador tcp": redis_bench(p["am_redis"]),
-    }
+    small: dict[str, list[float]] = {name: [] for name in paths}
+    big: dict[str, list[float]] = {name: [] for name in paths}
+    cpu: dict[str, list[float]] = {name: [] for name in owner}
+    fresh: dict[str, list[float]] = {name: [] for name in paths if "http" not in name}
+    for _ in range(rounds):  # interleaved rounds, medians: other load on the machine drifts
+        for name, port in paths.items():
+            wrk(f"http://127.0.0.1:{port}/small.txt", 1)  # warm-up
+            before = cpu_seconds(owner[name]) if name in owner else 0.0
+            rps, _ = wrk(f"http://127.0.0.1:{port}/small.txt", seconds)
+            small[name].append(rps)
+            if name in owner:
+                used = cpu_seconds(owner[name]) - before
+                cpu[name].append(used / (rps * seconds) * 1e6)
+            big[name].append(wrk(f"http://127.0.0.1:{port}/big.bin", seconds)[1])
+            if name in fresh:
+                fresh[name].append(wrk(f"http://127.0.0.1:{port}/small.txt", seconds, True)[0])
+    redis: dict[str, list[float]] = {"direct": [], "haproxy tcp": [], "ambassador tcp": []}
+    for _ in range(rounds):
+        for name, port in (
+            ("direct", p["redis"]),
+            ("haproxy tcp", p["ha_redis"]),
+            ("ambassador tcp", p["am_redis"]),
+        ):
+            redis[name].append(redis_bench(port))
     rss = {
-        "haproxy tcp": idle_rss(ha, p["ha_redis"]),
-        "ambassador tcp": idle_rss(am, p["am_redis"]),
+        "haproxy tcp": [idle_rss(ha, p["ha_redis"])],
+        "ambassador tcp": [idle_rss(am, p["am_redis"])],
     }
 
-    def table(title: str, values: dict[str, float], unit: str, peer: dict[str, str]) -> None:
-        print(f"\n{title}")
+    def table(title: str, runs: dict[str, list[float]], unit: str, peer: dict[str, str]) -> None:
+        values = {name: statistics.median(figures) for name, figures in runs.items()}
+        print(f"\n{title} (median of {rounds})")
         for name, value in values.items():
             ratios = f"{value / values['direct']:.2f}x direct" if "direct" in values else ""
             if name in peer and peer[name] in values:

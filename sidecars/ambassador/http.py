@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, cast
 
-from .cluster import Cluster, ConnectFailed, set_socket_options
+from .cluster import Cluster, ConnectFailed
 from .endpoint import Endpoint
 from .framing import MAX_HEAD, BadMessage, Chunked, Head, parse_head
 from .pool import HttpUpstream, take_idle
@@ -66,6 +66,7 @@ class HttpClient(asyncio.Protocol):
         "ticks",
         "transport",
         "tried",
+        "tuned",
         "upstream",
     )
 
@@ -81,6 +82,7 @@ class HttpClient(asyncio.Protocol):
         self.idle_since = listener.loop.time()
         self.head_started = self.started = 0.0
         self.closed = False
+        self.tuned = True  # pooled upstream connections set their own options
         self.keep_alive = True
         self.method = b""
         self.out_head = b""
@@ -99,7 +101,6 @@ class HttpClient(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
-        set_socket_options(transport, self.listener.settings.tcp_keepalive)
         peer = transport.get_extra_info("peername")
         self.peer_ip = str(peer[0]).encode() if isinstance(peer, tuple) else b""
         self.listener.opened(self)
@@ -422,6 +423,9 @@ class HttpClient(asyncio.Protocol):
         elif s.request_timeout and now - self.started > s.request_timeout:
             return "request"
         return None
+
+    def tune(self) -> None:
+        return
 
     def time_out(self, reason: str) -> None:
         if reason == "header":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -56,18 +57,35 @@ class Listener:
     async def start(self, factory: Callable[[], asyncio.Protocol]) -> None:
         """Resolve upstreams, then bind; ``OSError`` if the address is taken."""
         await asyncio.gather(*(cluster.start() for cluster in self.clusters))
-        listen = self.settings.listen
         self.server = await self.loop.create_server(
             factory,
-            listen.host or None,
-            listen.port,
+            sock=self._socket(),
             ssl=self.tls.context if self.tls else None,
             backlog=4096,
-            reuse_address=True,
         )
         self._tasks.append(asyncio.create_task(self._sweep()))
         if self.tls is not None:
             self._tasks.append(asyncio.create_task(self.tls.watch()))
+
+    def _socket(self) -> socket.socket:
+        """The listening socket; accepted sockets inherit its SO_KEEPALIVE on Linux, which
+        spares a setsockopt per connection."""
+        listen = self.settings.listen
+        family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.settings.tcp_keepalive:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.bind(
+                (listen.host or ("::" if family == socket.AF_INET6 else "0.0.0.0"), listen.port)
+            )
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     @property
     def address(self) -> str:
@@ -130,6 +148,8 @@ class Listener:
             await asyncio.sleep(period)
             now = self.loop.time()
             for connection in list(self.connections):
+                if not connection.tuned:
+                    connection.tune()
                 reason = connection.expired(now)
                 if reason is not None:
                     self.stats.timeouts[reason] = self.stats.timeouts.get(reason, 0) + 1

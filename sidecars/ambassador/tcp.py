@@ -37,6 +37,7 @@ class TcpClient(asyncio.Protocol):
         "started",
         "ticks",
         "transport",
+        "tuned",
         "upstream",
     )
 
@@ -53,19 +54,22 @@ class TcpClient(asyncio.Protocol):
         self.eof_in = False
         self.eof_out = False
         self.closed = False
+        self.tuned = False
         self.pending: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         self.transport.pause_reading()
-        set_socket_options(transport, self.listener.settings.tcp_keepalive)
         self.listener.opened(self)
         self.listener.loop.create_task(self._connect())
 
     async def _connect(self) -> None:
         assert self.transport is not None
         listener = self.listener
-        peer = self.transport.get_extra_info("peername")
+        settings = listener.settings
+        peer = None
+        if settings.lb == "ketama" or settings.proxy_protocol != "off":
+            peer = self.transport.get_extra_info("peername")
         key = str(peer[0]).encode() if isinstance(peer, tuple) else None
         try:
             upstream, _, endpoint = await listener.cluster.connect(lambda: TcpUpstream(self), key)
@@ -84,7 +88,6 @@ class TcpClient(asyncio.Protocol):
         self.endpoint = endpoint
         endpoint.active += 1
         endpoint.total += 1
-        set_socket_options(upstream, listener.settings.tcp_keepalive)
         version = listener.settings.proxy_protocol
         if version != "off":
             upstream.write(proxy_header(version, peer, self.transport.get_extra_info("sockname")))
@@ -153,6 +156,13 @@ class TcpClient(asyncio.Protocol):
         if s.max_connection_age and now - self.started >= s.max_connection_age:
             return "age"
         return None
+
+    def tune(self) -> None:
+        """Keep-alive on the upstream leg, set from the listener's sweep rather than per
+        connect: probes start hours later anyway, and short connections never pay for it."""
+        self.tuned = True
+        if self.upstream is not None and self.listener.settings.tcp_keepalive:
+            set_socket_options(self.upstream, keepalive=True)
 
     def time_out(self, reason: str) -> None:
         self.close()
