@@ -14,7 +14,7 @@ from .balancer import make_balancer
 from .config import Target
 from .dns import resolve
 from .endpoint import Endpoint
-from .framing import HOP_BY_HOP
+from .framing import HOP_BY_HOP, header_key
 from .settings import AmbassadorSettings
 from .tls import client_context
 
@@ -48,11 +48,14 @@ class Cluster:
         self.retries = 0
         self.retry_tokens = 10.0
         self.on_removed: list[Callable[[Endpoint], None]] = []
-        self.request_remove = HOP_BY_HOP | _names(settings.request_headers_remove)
+        self.request_remove = _keys(HOP_BY_HOP | _names(settings.request_headers_remove))
         self.request_add = _lines(settings.request_headers_add)
-        self.response_remove = HOP_BY_HOP | _names(settings.response_headers_remove)
+        self.response_remove = _keys(HOP_BY_HOP | _names(settings.response_headers_remove))
         self.response_add = _lines(settings.response_headers_add)
         self._members: dict[Target, list[Endpoint]] = {}
+        self.loop = asyncio.get_running_loop()
+        self.recovered_by = 0.0  # no endpoint is ejected after this time
+        self.all_healthy = True  # no active check failing
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -112,7 +115,9 @@ class Cluster:
 
     def pick(self, key: bytes | None, tried: Iterable[Endpoint] = ()) -> Endpoint | None:
         """The endpoint for the next connection or request; ``None`` if none is left to try."""
-        now = asyncio.get_running_loop().time()
+        now = self.loop.time()
+        if not tried and now >= self.recovered_by and self.all_healthy:
+            return self.balancer.pick(self.endpoints, key) if self.endpoints else None
         excluded = set(map(id, tried))
         candidates = [
             e
@@ -138,7 +143,8 @@ class Cluster:
         endpoint.streak += 1
         endpoint.ejections += 1
         endpoint.failures = self.settings.eject_after - 1
-        endpoint.ejected_until = asyncio.get_running_loop().time() + period
+        endpoint.ejected_until = self.loop.time() + period
+        self.recovered_by = max(self.recovered_by, endpoint.ejected_until)
         self.log.warning(
             "endpoint ejected",
             extra={"upstream": self.name, "endpoint": endpoint.label, "seconds": period},
@@ -241,6 +247,7 @@ class Cluster:
                 extra={"upstream": self.name, "endpoint": endpoint.label, "healthy": ok},
             )
         endpoint.healthy = ok
+        self.all_healthy = all(e.healthy for e in self.endpoints)
 
 
 def set_socket_options(transport: asyncio.BaseTransport, keepalive: bool) -> None:
@@ -256,6 +263,10 @@ def set_socket_options(transport: asyncio.BaseTransport, keepalive: bool) -> Non
 
 def _names(names: list[str]) -> frozenset[bytes]:
     return frozenset(name.strip().lower().encode() for name in names)
+
+
+def _keys(names: frozenset[bytes]) -> tuple[bytes, ...]:
+    return tuple(header_key(name) for name in sorted(names))
 
 
 def _lines(items: list[str]) -> bytes:

@@ -6,12 +6,19 @@ body ends (Content-Length or chunked). Bodies are never buffered; they are count
 
 from __future__ import annotations
 
-__all__ = ["HOP_BY_HOP", "BadMessage", "Chunked", "Head", "parse_head"]
+from collections.abc import Iterable
+
+__all__ = ["HOP_BY_HOP", "BadMessage", "Chunked", "Head", "header_key", "parse_head"]
 
 MAX_HEAD = 64 * 1024
 HOP_BY_HOP = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade")
 )
+
+
+def header_key(name: bytes) -> bytes:
+    """What ``Head`` searches for to find a header line: CRLF, lower-case name, colon."""
+    return b"\r\n" + name.strip().lower() + b":"
 
 
 class BadMessage(ValueError):
@@ -25,7 +32,7 @@ class Head:
     find headers with ``bytes.find`` (C speed) instead of a Python loop over lines.
     """
 
-    __slots__ = ("body", "close", "first", "length", "low", "raw", "version")
+    __slots__ = ("body", "close", "first", "length", "low", "raw", "tokens", "version")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
@@ -35,6 +42,7 @@ class Head:
         self.close = False
         self.body = "none"  # none | length | chunked | eof
         self.length = 0
+        self.tokens: frozenset[bytes] = frozenset()  # Connection header tokens, lower-case
 
     def get(self, lower: bytes) -> bytes | None:
         """The first value of header ``lower`` (a lower-case name), stripped."""
@@ -45,10 +53,9 @@ class Head:
         end = self.low.find(b"\r\n", start)
         return self.raw[start : end if end >= 0 else len(self.raw)].strip()
 
-    def remove(self, names: frozenset[bytes] | set[bytes]) -> None:
-        """Drop every line of the named headers (lower-case names)."""
-        for name in names:
-            key = b"\r\n" + name + b":"
+    def remove(self, keys: Iterable[bytes]) -> None:
+        """Drop every line of the headers given as ``header_key(name)``."""
+        for key in keys:
             start = self.low.find(key)
             while start >= 0:
                 end = self.low.find(b"\r\n", start + 2)
@@ -57,11 +64,9 @@ class Head:
                 self.low = self.low[:start] + self.low[end:]
                 start = self.low.find(key, start)
 
-    def connection_tokens(self) -> set[bytes]:
-        value = self.get(b"connection")
-        if not value:
-            return set()
-        return {token.strip().lower() for token in value.split(b",") if token.strip()}
+    def token_keys(self) -> tuple[bytes, ...]:
+        """Keys of the headers the Connection header names (hop-by-hop by declaration)."""
+        return tuple(header_key(token) for token in self.tokens)
 
     def with_version(self, first_line: bytes) -> bytes:
         """``raw`` with its start line replaced."""
@@ -102,7 +107,10 @@ def parse_head(raw: bytes, request: bool) -> Head:
         chunked = coding.lower().endswith(b"chunked")
         if not chunked:
             raise BadMessage("unsupported Transfer-Encoding")
-    tokens = head.connection_tokens() if b"\r\nconnection:" in low else set()
+    if b"\r\nconnection:" in low:
+        value = head.get(b"connection") or b""
+        head.tokens = frozenset(t.strip().lower() for t in value.split(b",") if t.strip())
+    tokens = head.tokens
     if version == b"HTTP/1.1":
         head.close = b"close" in tokens
     else:

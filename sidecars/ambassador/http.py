@@ -181,13 +181,12 @@ class HttpClient(asyncio.Protocol):
 
     def _rewrite(self, head: Head, cluster: Cluster) -> bytes:
         s = cluster.settings
-        removed = cluster.request_remove
-        if b"\r\nconnection:" in head.low:
-            removed = removed | head.connection_tokens()
+        head.remove(cluster.request_remove)
+        if head.tokens:
+            head.remove(head.token_keys())
         forwarded = head.get(b"x-forwarded-for") if s.x_forwarded_for else None
         if forwarded is not None:
-            removed = removed | {b"x-forwarded-for"}
-        head.remove(removed)
+            head.remove((b"\r\nx-forwarded-for:",))
         raw = head.raw
         if head.version != b"HTTP/1.1":
             raw = head.with_version(b"%s %s HTTP/1.1" % (head.first[0], head.first[1]))
@@ -289,10 +288,9 @@ class HttpClient(asyncio.Protocol):
             return
         if self.listener.draining or head.body == "eof" or not self.req_done:
             self.keep_alive = False
-        removed = cluster.response_remove
-        if b"\r\nconnection:" in head.low:
-            removed = removed | head.connection_tokens()
-        head.remove(removed)
+        head.remove(cluster.response_remove)
+        if head.tokens:
+            head.remove(head.token_keys())
         raw = head.raw
         if head.version != b"HTTP/1.1":
             raw = head.with_version(b"HTTP/1.1 " + head.first[1] + b" " + head.first[2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -49,12 +50,7 @@ class ListenerStats:
         key = f"{status // 100}xx"
         self.requests[key] = self.requests.get(key, 0) + 1
         self.latency_sum += seconds
-        index = 0
-        for bound in LATENCY_BUCKETS:
-            if seconds <= bound:
-                break
-            index += 1
-        self.latency_buckets[index] += 1
+        self.latency_buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
 
 
 class AmbassadorCollector(Collector):
