@@ -215,5 +215,7 @@ def _check(s: AmbassadorSettings, label: str, problems: list[Problem], *, listen
     for attr in ("connect_attempts", "pool_size"):
         if getattr(s, attr) < 1:
             problems.append(Problem(name(attr), str(getattr(s, attr)), "must be at least 1"))
-    if s.retries < 0 or s.eject_after < 1:
+    if s.retries < 0:
         problems.append(Problem(name("retries"), str(s.retries), "must not be negative"))
+    if s.eject_after < 1:
+        problems.append(Problem(name("eject_after"), str(s.eject_after), "must be at least 1"))

@@ -48,9 +48,10 @@ class Ambassador(Helper[AmbassadorSettings]):
                     },
                 )
         except OSError as exc:
-            for listener in listeners:
-                await listener.drain(0)
-            raise ConfigError(f"cannot bind {listener.settings.listen}: {exc.strerror}") from None
+            failed = listener.settings.listen
+            for started in listeners:
+                await started.drain(0)
+            raise ConfigError(f"cannot bind {failed}: {exc.strerror}") from None
         ctx.ready()
         await ctx.stopping.wait()
         ctx.log.info(

@@ -81,8 +81,8 @@ async def test_ready_only_once_every_listener_is_bound(redis_factory: Any, tmp_p
     blocker = await asyncio.start_server(_echo, "127.0.0.1", taken)
     config = tmp_path / "two.json"
     listeners = [
-        {"listen": f"127.0.0.1:{free_port()}", "upstreams": [redis.address]},
         {"listen": f"127.0.0.1:{taken}", "upstreams": [redis.address]},
+        {"listen": f"127.0.0.1:{free_port()}", "upstreams": [redis.address]},
     ]
     config.write_text(json.dumps({"listeners": listeners}))
     async with blocker:
