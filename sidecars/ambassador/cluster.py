@@ -14,7 +14,7 @@ from .balancer import make_balancer
 from .config import Target
 from .dns import resolve
 from .endpoint import Endpoint
-from .framing import HOP_BY_HOP, header_key
+from .framing import HOP_BY_HOP, line_pattern
 from .settings import AmbassadorSettings
 from .tls import client_context
 
@@ -48,9 +48,12 @@ class Cluster:
         self.retries = 0
         self.retry_tokens = 10.0
         self.on_removed: list[Callable[[Endpoint], None]] = []
-        self.request_remove = _keys(HOP_BY_HOP | _names(settings.request_headers_remove))
+        forwarded = {b"x-forwarded-for"} if settings.x_forwarded_for else set()
+        self.request_strip = line_pattern(
+            HOP_BY_HOP | _names(settings.request_headers_remove) | forwarded
+        )
         self.request_add = _lines(settings.request_headers_add)
-        self.response_remove = _keys(HOP_BY_HOP | _names(settings.response_headers_remove))
+        self.response_strip = line_pattern(HOP_BY_HOP | _names(settings.response_headers_remove))
         self.response_add = _lines(settings.response_headers_add)
         self._members: dict[Target, list[Endpoint]] = {}
         self.loop = asyncio.get_running_loop()
@@ -263,10 +266,6 @@ def set_socket_options(transport: asyncio.BaseTransport, keepalive: bool) -> Non
 
 def _names(names: list[str]) -> frozenset[bytes]:
     return frozenset(name.strip().lower().encode() for name in names)
-
-
-def _keys(names: frozenset[bytes]) -> tuple[bytes, ...]:
-    return tuple(header_key(name) for name in sorted(names))
 
 
 def _lines(items: list[str]) -> bytes:

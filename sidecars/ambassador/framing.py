@@ -6,19 +6,29 @@ body ends (Content-Length or chunked). Bodies are never buffered; they are count
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
-__all__ = ["HOP_BY_HOP", "BadMessage", "Chunked", "Head", "header_key", "parse_head"]
+__all__ = [
+    "HOP_BY_HOP",
+    "BadMessage",
+    "Chunked",
+    "Head",
+    "line_pattern",
+    "parse_head",
+]
 
 MAX_HEAD = 64 * 1024
 HOP_BY_HOP = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade")
 )
+_NOT_HEADERS = frozenset((b"close",))
 
 
-def header_key(name: bytes) -> bytes:
-    """What ``Head`` searches for to find a header line: CRLF, lower-case name, colon."""
-    return b"\r\n" + name.strip().lower() + b":"
+def line_pattern(names: Iterable[bytes]) -> re.Pattern[bytes]:
+    """Matches every line of the named headers, so one ``sub`` call drops them all."""
+    alternatives = b"|".join(re.escape(name.strip().lower()) for name in sorted(set(names)))
+    return re.compile(b"\\r\\n(?:" + alternatives + b"):[^\\r\\n]*", re.IGNORECASE)
 
 
 class BadMessage(ValueError):
@@ -53,25 +63,13 @@ class Head:
         end = self.low.find(b"\r\n", start)
         return self.raw[start : end if end >= 0 else len(self.raw)].strip()
 
-    def remove(self, keys: Iterable[bytes]) -> None:
-        """Drop every line of the headers given as ``header_key(name)``."""
-        for key in keys:
-            start = self.low.find(key)
-            while start >= 0:
-                end = self.low.find(b"\r\n", start + 2)
-                end = len(self.raw) if end < 0 else end
-                self.raw = self.raw[:start] + self.raw[end:]
-                self.low = self.low[:start] + self.low[end:]
-                start = self.low.find(key, start)
-
-    def token_keys(self) -> tuple[bytes, ...]:
-        """Keys of the headers the Connection header names (hop-by-hop by declaration)."""
-        return tuple(header_key(token) for token in self.tokens)
-
-    def with_version(self, first_line: bytes) -> bytes:
-        """``raw`` with its start line replaced."""
-        end = self.raw.find(b"\r\n")
-        return first_line + (self.raw[end:] if end >= 0 else b"")
+    def without(self, pattern: re.Pattern[bytes]) -> bytes:
+        """``raw`` without the header lines ``pattern`` matches, nor those Connection names."""
+        raw = pattern.sub(b"", self.raw)
+        extra = self.tokens - HOP_BY_HOP - _NOT_HEADERS
+        if extra:
+            raw = line_pattern(extra).sub(b"", raw)
+        return raw
 
 
 def parse_head(raw: bytes, request: bool) -> Head:

@@ -181,21 +181,21 @@ class HttpClient(asyncio.Protocol):
 
     def _rewrite(self, head: Head, cluster: Cluster) -> bytes:
         s = cluster.settings
-        head.remove(cluster.request_remove)
-        if head.tokens:
-            head.remove(head.token_keys())
         forwarded = head.get(b"x-forwarded-for") if s.x_forwarded_for else None
-        if forwarded is not None:
-            head.remove((b"\r\nx-forwarded-for:",))
-        raw = head.raw
-        if head.version != b"HTTP/1.1":
-            raw = head.with_version(b"%s %s HTTP/1.1" % (head.first[0], head.first[1]))
         extra = cluster.request_add
         if b"\r\nhost:" not in head.low:
             extra += b"\r\nHost: " + (s.tls_server_name or "localhost").encode()
         if s.x_forwarded_for:
             chain = self.peer_ip if forwarded is None else forwarded + b", " + self.peer_ip
             extra += b"\r\nX-Forwarded-For: " + chain
+        raw = head.without(cluster.request_strip)
+        if head.version != b"HTTP/1.1":
+            end = raw.find(b"\r\n")
+            raw = b"%s %s HTTP/1.1%s" % (
+                head.first[0],
+                head.first[1],
+                raw[end:] if end > 0 else b"",
+            )
         return raw + extra + b"\r\n\r\n"
 
     def _dispatch(self) -> None:
@@ -288,12 +288,11 @@ class HttpClient(asyncio.Protocol):
             return
         if self.listener.draining or head.body == "eof" or not self.req_done:
             self.keep_alive = False
-        head.remove(cluster.response_remove)
-        if head.tokens:
-            head.remove(head.token_keys())
-        raw = head.raw
+        raw = head.without(cluster.response_strip)
         if head.version != b"HTTP/1.1":
-            raw = head.with_version(b"HTTP/1.1 " + head.first[1] + b" " + head.first[2])
+            end = raw.find(b"\r\n")
+            first = b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]
+            raw = first + (raw[end:] if end > 0 else b"")
         extra = cluster.response_add
         if not self.keep_alive:
             extra += b"\r\nConnection: close"
