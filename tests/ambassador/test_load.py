@@ -124,6 +124,7 @@ async def test_one_gib_arrives_intact() -> None:
             async with asyncio.timeout(120):
                 size, crc, answer = await asyncio.to_thread(_send, port, 1 << 30)
             assert struct.unpack("!QI", answer) == (size, crc)
+            await asyncio.to_thread(thread.join, 10)
             assert result == {"size": 1 << 30, "crc": crc}
             await wait_for(lambda: _gone(amb), what="the connection to close")
             received = await amb.sample("ambassador_listener_received_bytes_total")
