@@ -39,8 +39,12 @@ async def test_sigterm_keeps_serving_for_the_delay_then_drains_open_connections(
         writer.write(b"before")
         assert await reader.readexactly(6) == b"before"
         amb.send(signal.SIGTERM)
-        status, _ = await amb.get("/readyz")
-        assert status == 503
+
+        async def unready() -> bool:
+            status, _ = await amb.get("/readyz")
+            return status == 503
+
+        await wait_for(unready, what="readiness to turn 503")
         late_reader, late_writer = await asyncio.open_connection("127.0.0.1", port)
         late_writer.write(b"late")
         assert await late_reader.readexactly(4) == b"late"  # accepted during the delay
