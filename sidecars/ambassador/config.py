@@ -206,6 +206,10 @@ def _check(s: AmbassadorSettings, label: str, problems: list[Problem], *, listen
     key = s.hash_key
     if key and key != "path" and not (key.startswith("header:") and len(key) > 7):
         problems.append(Problem(name("hash_key"), key, "expected header:NAME or path"))
+    if s.mode == "http" and s.proxy_protocol != "off":
+        problems.append(
+            Problem(name("proxy_protocol"), s.proxy_protocol, "applies to tcp mode only")
+        )
     if s.mode == "http":
         for attr in ("request_headers_add", "response_headers_add"):
             for item in getattr(s, attr):

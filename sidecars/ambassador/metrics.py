@@ -97,17 +97,17 @@ class AmbassadorCollector(Collector):
         )
         ep_active = GaugeMetricFamily(
             "ambassador_upstream_connections_active",
-            "Connections open to the endpoint (pooled idle ones included in http mode).",
+            "Connections open to the endpoint (tcp mode) or requests in flight on it (http mode).",
             labels=up,
         )
         ep_sent = CounterMetricFamily(
             "ambassador_upstream_sent_bytes",
-            "Bytes sent to the endpoint (closed connections).",
+            "Bytes sent to the endpoint over connections that ended (tcp mode).",
             labels=up,
         )
         ep_received = CounterMetricFamily(
             "ambassador_upstream_received_bytes",
-            "Bytes received from the endpoint (closed connections).",
+            "Bytes received from the endpoint over connections that ended (tcp mode).",
             labels=up,
         )
         ep_healthy = GaugeMetricFamily(

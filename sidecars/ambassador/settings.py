@@ -48,7 +48,7 @@ class AmbassadorSettings(Settings, prefix="AMBASSADOR_", admin_port=9401):
     )
     tcp_keepalive: bool = setting(default=True, help="TCP keep-alive on both legs")
     proxy_protocol: Literal["off", "v1", "v2"] = setting(
-        default="off", help="Send a PROXY protocol header to the upstream"
+        default="off", help="tcp: send a PROXY protocol header to the upstream"
     )
     eject_after: int = setting(
         default=5, help="Consecutive connect failures (or 5xx in http mode) that eject an endpoint"

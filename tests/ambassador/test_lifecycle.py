@@ -124,6 +124,9 @@ def _run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
           "AMBASSADOR_TLS_CA_FILE": "/nonexistent/ca.pem"},
          ["AMBASSADOR_TLS_CA_FILE='/nonexistent/ca.pem'", "no such file"]),
         ({}, ["AMBASSADOR_UPSTREAMS is not set"]),
+        ({"AMBASSADOR_UPSTREAMS": "127.0.0.1:80", "AMBASSADOR_MODE": "http",
+          "AMBASSADOR_PROXY_PROTOCOL": "v2"},
+         ["AMBASSADOR_PROXY_PROTOCOL='v2'", "applies to tcp mode only"]),
     ],
 )  # fmt: skip
 def test_bad_configuration_exits_2_with_a_clear_message(
