@@ -187,3 +187,36 @@ async def test_active_http_check_takes_a_failing_endpoint_out(nginx_factory: Any
         await wait_for(sick_marked, what="the failing endpoint to be marked unhealthy")
         replies = [await asyncio.to_thread(curl, f"http://127.0.0.1:{port}/echo") for _ in range(4)]
     assert all(r.stdout.startswith("name=well ") for r in replies)
+
+
+async def test_reused_connection_found_closed_is_retried_only_when_safe() -> None:
+    """The upstream answers one request per connection, then closes on the next one unanswered:
+    the way a server's keep-alive timeout races a proxy's reuse of a pooled connection."""
+
+    async def one_per_connection(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+        await writer.drain()
+        await reader.readuntil(b"\r\n\r\n")  # the next request on this connection...
+        writer.transport.abort()  # ...is never answered
+
+    server = await asyncio.start_server(one_per_connection, "127.0.0.1", 0)
+    upstream = f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    port = free_port()
+    async with server, ambassador(_env(port, upstream, retries="0")) as amb:
+        url = f"http://127.0.0.1:{port}/"
+        first = await asyncio.to_thread(curl, "-w", " %{http_code}", url)
+        again = await asyncio.to_thread(curl, "-w", " %{http_code}", url)
+        post = await asyncio.to_thread(curl, "-w", " %{http_code}", "-d", "x=1", url)
+        connections = await amb.sample("ambassador_upstream_connections_total", endpoint=upstream)
+    assert first.stdout == "ok\n 200"
+    assert again.stdout == "ok\n 200", "a GET on a closed pooled connection is sent again"
+    assert post.stdout.endswith(" 502"), "a POST is never sent twice"
+    assert connections == 2.0
