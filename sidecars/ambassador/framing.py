@@ -72,6 +72,21 @@ class Head:
         return raw
 
 
+_LENGTH = b"\r\ncontent-length:"
+_CODING = b"\r\ntransfer-encoding:"
+_CONNECTION = b"\r\nconnection:"
+_COMMON_TOKENS = {
+    b"keep-alive": frozenset((b"keep-alive",)),
+    b"close": frozenset((b"close",)),
+}
+
+
+def _value(head: Head, start: int, key: bytes) -> bytes:
+    start += len(key)
+    end = head.low.find(b"\r\n", start)
+    return head.raw[start : end if end >= 0 else len(head.raw)].strip()
+
+
 def parse_head(raw: bytes, request: bool) -> Head:
     """Scan a head without its final blank line; ``BadMessage`` if it is not HTTP/1.x."""
     head = Head(raw)
@@ -83,36 +98,36 @@ def parse_head(raw: bytes, request: bool) -> Head:
         first.append(b"")
     head.first = first
     version = first[2] if request else first[0]
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+    if version != b"HTTP/1.1" and version != b"HTTP/1.0":
         raise BadMessage("unsupported HTTP version")
     head.version = version
     if b"\r\n " in raw or b"\r\n\t" in raw or b" :" in raw or b"\t:" in raw:
         raise BadMessage("folded header or space before a colon")
     low = head.low
     length: bytes | None = None
-    position = low.find(b"\r\ncontent-length:")
+    position = low.find(_LENGTH)
     if position >= 0:
-        length = head.get(b"content-length")
-        again = low.find(b"\r\ncontent-length:", position + 2)
-        if again >= 0:
-            line_end = low.find(b"\r\n", again + 2)
-            other = raw[again + 17 : line_end if line_end >= 0 else len(raw)].strip()
-            if other != length:
-                raise BadMessage("conflicting Content-Length")
-    coding = head.get(b"transfer-encoding")
+        length = _value(head, position, _LENGTH)
+        again = low.find(_LENGTH, position + 2)
+        if again >= 0 and _value(head, again, _LENGTH) != length:
+            raise BadMessage("conflicting Content-Length")
     chunked = False
-    if coding is not None:
-        chunked = coding.lower().endswith(b"chunked")
+    position = low.find(_CODING)
+    if position >= 0:
+        chunked = _value(head, position, _CODING).lower().endswith(b"chunked")
         if not chunked:
             raise BadMessage("unsupported Transfer-Encoding")
-    if b"\r\nconnection:" in low:
-        value = head.get(b"connection") or b""
-        head.tokens = frozenset(t.strip().lower() for t in value.split(b",") if t.strip())
-    tokens = head.tokens
+    position = low.find(_CONNECTION)
+    if position >= 0:
+        value = _value(head, position, _CONNECTION).lower()
+        tokens = _COMMON_TOKENS.get(value)
+        if tokens is None:
+            tokens = frozenset(t.strip() for t in value.split(b",") if t.strip())
+        head.tokens = tokens
     if version == b"HTTP/1.1":
-        head.close = b"close" in tokens
+        head.close = b"close" in head.tokens
     else:
-        head.close = b"keep-alive" not in tokens
+        head.close = b"keep-alive" not in head.tokens
     if chunked:
         if length is not None:
             raise BadMessage("both Content-Length and chunked")
