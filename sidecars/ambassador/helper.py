@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 from collections.abc import Callable
 
 from aiohttp import web
@@ -27,6 +28,7 @@ class Ambassador(Helper[AmbassadorSettings]):
 
     async def run(self, ctx: HelperContext[AmbassadorSettings]) -> None:
         settings = ctx.settings
+        _raise_file_limit(ctx)
         listeners = [Listener(config, ctx.log) for config in load_listeners(settings)]
         ctx.registry.register(AmbassadorCollector(listeners))
 
@@ -70,3 +72,16 @@ def _factory(listener: Listener) -> Callable[[], asyncio.Protocol]:
     if listener.settings.mode == "http":
         return lambda: HttpClient(listener)
     return lambda: TcpClient(listener)
+
+
+def _raise_file_limit(ctx: HelperContext[AmbassadorSettings]) -> None:
+    """Two descriptors per proxied connection: a soft limit of 1024 would cap us near 500
+    connections, so take the hard limit as HAProxy does."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (OSError, ValueError):
+            ctx.log.warning("cannot raise the open file limit", extra={"limit": soft})
