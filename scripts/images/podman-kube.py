@@ -1,0 +1,69 @@
+"""Adapts Pod examples for ``podman kube play`` on one machine, for the container checks.
+
+What a cluster provides and podman does not is put in place: images come from the local
+store (``--image OLD=NEW``), gitsync's repository is a bare repository on this machine
+mounted read-only (``--repo DIR``: GITSYNC_REPO becomes file:///srv/repo/site.git), the
+ports named in ``--port CONTAINERPORT=HOSTPORT`` are published on 127.0.0.1, and a Pod with
+init containers restarts only on failure (podman would otherwise rerun them for ever).
+Usage: podman-kube.py [--image A=B]... [--repo DIR] [--port C=H]... FILE... > OUT.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import yaml
+
+
+def pairs(values: list[str]) -> dict[str, str]:
+    return dict(v.split("=", 1) for v in values)
+
+
+def adapt_pod(spec: dict[str, Any], images: dict[str, str], repo: str | None,
+              ports: dict[str, str]) -> None:  # fmt: skip
+    containers = spec.get("initContainers", []) + spec.get("containers", [])
+    for container in containers:
+        container["image"] = images.get(container["image"], container["image"])
+        container["imagePullPolicy"] = "Never"
+        for port in container.get("ports", []):
+            host = ports.get(str(port["containerPort"]))
+            if host:
+                port["hostPort"], port["hostIP"] = int(host), "127.0.0.1"
+        for env in container.get("env", []):
+            if env["name"] == "GITSYNC_REPO" and repo:
+                env["value"] = "file:///srv/repo/site.git"
+                container.setdefault("volumeMounts", []).append(
+                    {"name": "repo", "mountPath": "/srv/repo", "readOnly": True}
+                )
+                if not any(v["name"] == "repo" for v in spec["volumes"]):
+                    spec["volumes"].append(
+                        {"name": "repo", "hostPath": {"path": repo, "type": "Directory"}}
+                    )
+    if spec.get("initContainers"):
+        spec["restartPolicy"] = "OnFailure"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--image", action="append", default=[])
+    parser.add_argument("--port", action="append", default=[])
+    parser.add_argument("--repo")
+    parser.add_argument("files", nargs="+")
+    args = parser.parse_args()
+    docs = []
+    for name in args.files:
+        with open(name) as f:
+            docs += [d for d in yaml.safe_load_all(f) if d]
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            adapt_pod(doc["spec"]["template"]["spec"], pairs(args.image), args.repo,
+                      pairs(args.port))  # fmt: skip
+        elif doc["kind"] == "Pod":
+            adapt_pod(doc["spec"], pairs(args.image), args.repo, pairs(args.port))
+    yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
+
+
+if __name__ == "__main__":
+    main()
