@@ -11,6 +11,7 @@ Usage: podman-kube.py [--image A=B]... [--repo DIR] [--port C=H]... FILE... > OU
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -21,8 +22,17 @@ def pairs(values: list[str]) -> dict[str, str]:
     return dict(v.split("=", 1) for v in values)
 
 
-def adapt_pod(spec: dict[str, Any], images: dict[str, str], repo: str | None,
-              ports: dict[str, str]) -> None:  # fmt: skip
+def adapt_pod(name: str, spec: dict[str, Any], images: dict[str, str], repo: str | None,
+              ports: dict[str, str], volumes: str | None) -> None:  # fmt: skip
+    group = spec.get("securityContext", {}).get("fsGroup")
+    for volume in spec.get("volumes", []):
+        if "emptyDir" in volume and volumes:
+            path = os.path.join(volumes, f"{name}-{volume['name']}")
+            os.makedirs(path, exist_ok=True)
+            if group is not None:
+                os.chown(path, group, group)
+            del volume["emptyDir"]
+            volume["hostPath"] = {"path": path, "type": "Directory"}
     containers = spec.get("initContainers", []) + spec.get("containers", [])
     for container in containers:
         container["image"] = images.get(container["image"], container["image"])
@@ -50,6 +60,7 @@ def main() -> None:
     parser.add_argument("--image", action="append", default=[])
     parser.add_argument("--port", action="append", default=[])
     parser.add_argument("--repo")
+    parser.add_argument("--volumes")
     parser.add_argument("files", nargs="+")
     args = parser.parse_args()
     docs = []
@@ -57,11 +68,10 @@ def main() -> None:
         with open(name) as f:
             docs += [d for d in yaml.safe_load_all(f) if d]
     for doc in docs:
-        if doc["kind"] == "Deployment":
-            adapt_pod(doc["spec"]["template"]["spec"], pairs(args.image), args.repo,
-                      pairs(args.port))  # fmt: skip
-        elif doc["kind"] == "Pod":
-            adapt_pod(doc["spec"], pairs(args.image), args.repo, pairs(args.port))
+        spec = doc["spec"]["template"]["spec"] if doc["kind"] == "Deployment" else doc.get("spec")
+        if doc["kind"] in ("Deployment", "Pod"):
+            name = doc["metadata"]["name"]
+            adapt_pod(name, spec, pairs(args.image), args.repo, pairs(args.port), args.volumes)
     yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
 
 
