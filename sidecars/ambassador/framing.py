@@ -66,9 +66,10 @@ class Head:
     def without(self, pattern: re.Pattern[bytes]) -> bytes:
         """``raw`` without the header lines ``pattern`` matches, nor those Connection names."""
         raw = pattern.sub(b"", self.raw)
-        extra = self.tokens - HOP_BY_HOP - _NOT_HEADERS
-        if extra:
-            raw = line_pattern(extra).sub(b"", raw)
+        if self.tokens and self.tokens not in _COMMON_TOKENS.values():
+            extra = self.tokens - HOP_BY_HOP - _NOT_HEADERS
+            if extra:
+                raw = line_pattern(extra).sub(b"", raw)
         return raw
 
 

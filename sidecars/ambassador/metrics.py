@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LATENCY_BUCKETS", "AmbassadorCollector", "ListenerStats"]
 
+_CLASSES = ("other", "1xx", "2xx", "3xx", "4xx", "5xx")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -47,7 +48,7 @@ class ListenerStats:
         self.latency_sum = 0.0
 
     def observe(self, status: int, seconds: float) -> None:
-        key = f"{status // 100}xx"
+        key = _CLASSES[status // 100] if 0 < status < 600 else "other"
         self.requests[key] = self.requests.get(key, 0) + 1
         self.latency_sum += seconds
         self.latency_buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
