@@ -1,0 +1,231 @@
+"""Turn NGINX access logs into Prometheus metrics: the helper that wires inputs to the store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from watchfiles import awatch
+
+from sidecars import ConfigError, Helper, HelperContext
+
+from .check import check_command
+from .config import Config, InputSpec, load_config
+from .feed import Feed
+from .files import FileFollower, load_checkpoint, save_checkpoint
+from .metrics import InputStats, NginxLogCollector
+from .plan import build_parser, label_names, wanted_fields
+from .routes import RouteRules
+from .settings import METRIC_FIELDS, NginxLogSettings
+from .store import Store
+from .syslog import SyslogListener
+from .tally import Tally
+
+__all__ = ["NginxLog"]
+
+_HOUSEKEEPING = 0.2
+_REPORT_EVERY = 10.0
+
+
+class NginxLog(Helper[NginxLogSettings]):
+    """Turn NGINX access logs (files or syslog) into Prometheus metrics."""
+
+    name = "nginxlog"
+    settings_class = NginxLogSettings
+    commands = {"check": check_command}
+
+    async def run(self, ctx: HelperContext[NginxLogSettings]) -> None:
+        settings = ctx.settings
+        logging.getLogger("watchfiles").setLevel(logging.WARNING)
+        config_text = _read_text(settings.config) if settings.config else None
+        config = load_config(settings.config) if settings.config else Config()
+        rules = [RouteRules.build(config.routes, settings.route_unmatched, str(settings.config))]
+        inputs = [InputSpec(files=tuple(settings.files))] if settings.files else []
+        inputs += [InputSpec(syslog=address) for address in settings.syslog] + config.inputs
+        log_format = settings.parsed_format()
+        parser = build_parser(log_format, wanted_fields(settings))
+        ctx.log.info(
+            "log format read",
+            extra={"format": log_format.text, "escape": log_format.escape, "fields": parser.fields},
+        )
+        store = Store(
+            label_names(settings, inputs),
+            tuple(settings.buckets),
+            settings.max_series,
+            summaries=settings.summaries,
+        )
+        static = {label.name: label.value for label in settings.static_labels}
+        feeds = []
+        for spec in inputs:
+            tally = Tally(store, parser.fields, {**static, **spec.labels}, lambda: rules[0])
+            feeds.append(Feed(spec.name, parser, tally, InputStats(), ctx.log))
+
+        def fold() -> None:
+            for feed in feeds:
+                feed.flush()
+                feed.tally.fold()
+
+        metric_fields = frozenset(METRIC_FIELDS[name] for name in settings.metrics)
+        ctx.registry.register(
+            NginxLogCollector(
+                store,
+                settings.namespace,
+                metric_fields & set(parser.fields),
+                {feed.name: feed.stats for feed in feeds},
+                fold,
+                exporter_names=settings.exporter_names,
+            )
+        )
+
+        def reload() -> None:
+            try:
+                fresh = load_config(settings.config) if settings.config else Config()
+                rules[0] = RouteRules.build(
+                    fresh.routes, settings.route_unmatched, str(settings.config)
+                )
+            except ValueError as exc:
+                ctx.log.error("route rules not reloaded, keeping the old ones: %s", exc)
+                return
+            for feed in feeds:
+                feed.tally.reset_routes()
+            ctx.log.info("route rules reloaded", extra={"rules": len(rules[0].rules)})
+
+        ctx.on_reload(reload)
+        checkpoint = settings.checkpoint
+        followers, listeners = await _start_inputs(ctx, inputs, feeds)
+        written: dict[str, tuple[int, int, int]] = {}
+        for follower in followers:
+            follower.open_existing()
+        tasks = [
+            asyncio.create_task(f.follow(ctx.stopping, float(settings.poll_interval)))
+            for f in followers
+        ]
+        if settings.config is not None:
+            tasks.append(asyncio.create_task(_watch_config(ctx, settings, reload, config_text)))
+        ctx.ready()
+        last_checkpoint = last_report = last_expiry = time.monotonic()
+        try:
+            while not await ctx.sleep(_HOUSEKEEPING):
+                for feed in feeds:
+                    feed.flush()
+                for task in tasks:
+                    if task.done() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+                now = time.monotonic()
+                if settings.series_ttl and now - last_expiry >= 1.0:
+                    fold()
+                    store.expire(now - float(settings.series_ttl))
+                    last_expiry = now
+                if now - last_report >= _REPORT_EVERY:
+                    fold()
+                    for feed in feeds:
+                        feed.report_rejected()
+                    last_report = now
+                if checkpoint and now - last_checkpoint >= float(settings.checkpoint_interval):
+                    _save(checkpoint, followers, ctx, written)
+                    last_checkpoint = now
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for listener in listeners:
+                await listener.stop()
+            fold()
+            if checkpoint:
+                _save(checkpoint, followers, ctx, written)
+            for follower in followers:
+                follower.close()
+
+
+async def _start_inputs(
+    ctx: HelperContext[NginxLogSettings], inputs: list[InputSpec], feeds: list[Feed]
+) -> tuple[list[FileFollower], list[SyslogListener]]:
+    """Listen on every syslog address (a port in use is a configuration error) and make a
+    follower for every set of files, resuming from the checkpoint when there is one."""
+    settings = ctx.settings
+    saved = load_checkpoint(settings.checkpoint, ctx.log) if settings.checkpoint else {}
+    followers: list[FileFollower] = []
+    listeners: list[SyslogListener] = []
+    for spec, feed in zip(inputs, feeds, strict=True):
+        if spec.syslog is None:
+            follower = FileFollower(
+                spec.files,
+                feed,
+                start_at_end=settings.start_at == "end",
+                max_line=int(settings.max_line),
+                log=ctx.log,
+                checkpoint=dict(saved),
+            )
+            followers.append(follower)
+            continue
+        listener = SyslogListener(spec.syslog, feed.line, int(settings.max_line))
+        try:
+            await listener.start()
+        except OSError as exc:
+            for started in listeners:
+                await started.stop()
+            raise ConfigError(f"cannot listen on {spec.syslog}: {exc}") from None
+        ctx.log.info("syslog listening", extra={"address": listener.bound})
+        listeners.append(listener)
+    return followers, listeners
+
+
+def _save(
+    path: Path,
+    followers: list[FileFollower],
+    ctx: HelperContext[NginxLogSettings],
+    last: dict[str, tuple[int, int, int]],
+) -> None:
+    """Write the offsets when they moved since the ``last`` write (updated in place)."""
+    positions: dict[str, tuple[int, int, int]] = {}
+    for follower in followers:
+        positions.update(follower.positions())
+    if positions == last:
+        return
+    try:
+        save_checkpoint(path, positions)
+    except OSError as exc:
+        ctx.log.warning("cannot write the checkpoint", extra={"error": str(exc)})
+        return
+    last.clear()
+    last.update(positions)
+
+
+async def _watch_config(
+    ctx: HelperContext[NginxLogSettings],
+    settings: NginxLogSettings,
+    reload: Callable[[], None],
+    initial: str | None,
+) -> None:
+    """Reload when the file's text changes; any change in its directory is looked at, since
+    a Kubernetes ConfigMap is updated by swapping a symlinked directory, not the file, and
+    the text is compared every poll interval too, in case a notification was missed."""
+    assert settings.config is not None
+    path = settings.config
+    last = initial
+    async for _ in awatch(
+        path.parent,
+        stop_event=ctx.stopping,
+        recursive=False,
+        debounce=200,
+        rust_timeout=int(float(settings.poll_interval) * 1000),
+        yield_on_timeout=True,
+    ):
+        text = _read_text(path)
+        if text is not None and text != last:
+            last = text
+            ctx.log.info("config file changed")
+            reload()
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None

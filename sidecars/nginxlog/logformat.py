@@ -1,0 +1,240 @@
+"""NGINX ``log_format`` text turned into one regular expression over many lines.
+
+The expression captures only the fields the enabled metrics need, so the regex engine does
+the splitting of a whole chunk at once (``findall`` in multiline mode) and Python touches
+only the few captured values. Each variable matches "anything up to the next literal's first
+character" (``[^"]*``), which the engine runs as a tight loop; such a pattern may run past a
+newline on a malformed line, which the parser detects by counting matches against lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .variables import FIELD_SOURCES, LIST_VARIABLES, is_known
+
+__all__ = ["COMBINED", "LogFormat", "Pattern", "Token"]
+
+COMBINED = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+    '"$http_referer" "$http_user_agent"'
+)
+"""NGINX's built-in format, the default of both NGINX and prometheus-nginxlog-exporter."""
+
+Escape = Literal["default", "json", "none"]
+
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_STRICT = {
+    "status": "[0-9]{3}",
+    "body_bytes_sent": "[0-9]+",
+    "bytes_sent": "[0-9]+",
+    "request_length": "[0-9]+",
+    "request_time": "[0-9.]+",
+    "msec": "[0-9.]+",
+    "connection": "[0-9]+",
+    "connection_requests": "[0-9]+",
+    "time_local": r"[0-9]{2}/[A-Za-z]{3}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}",
+}
+_DESCRIPTIONS = {
+    "[0-9]{3}": "three digits",
+    "[0-9]+": "a whole number",
+    "[0-9.]+": "a number",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A piece of the format: literal text, or one variable (``name``) with its pattern."""
+
+    literal: str | None
+    name: str | None
+    pattern: str
+
+    def describe(self) -> str:
+        if self.literal is not None:
+            return f"the text {self.literal!r}"
+        assert self.name is not None
+        kind = _DESCRIPTIONS.get(self.pattern)
+        if kind is None and self.name == "time_local":
+            kind = "a time like 10/Oct/2000:13:55:36 -0700"
+        if kind is None and self.name in LIST_VARIABLES:
+            kind = "a value or a list like '0.1, 0.2 : 0.3'"
+        return f"${self.name}" + (f" ({kind})" if kind else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """The compiled expression and the field each of its groups captures.
+
+    Two empty groups close the expression so that ``findall`` always yields tuples.
+    """
+
+    regex: re.Pattern[bytes]
+    fields: tuple[str, ...]
+    tokens: tuple[Token, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class LogFormat:
+    """A parsed format: its pieces and NGINX's escaping mode (``escape=json`` and so on)."""
+
+    text: str
+    escape: Escape
+    pieces: tuple[tuple[str | None, str | None], ...]
+    is_json_lines: bool = False
+
+    @classmethod
+    def parse(cls, text: str, extra_variables: frozenset[str] = frozenset()) -> LogFormat:
+        """Read ``combined``, ``json`` (JSON lines), a bare format or a whole ``log_format``
+        directive as copied from nginx.conf; ``ValueError`` says what is wrong."""
+        stripped = text.strip()
+        if stripped in ("", "combined"):
+            stripped = COMBINED
+        if stripped == "json":
+            return cls(text="json", escape="json", pieces=(), is_json_lines=True)
+        escape: Escape = "default"
+        if stripped.startswith("log_format"):
+            words = _config_words(stripped.rstrip(";").strip())
+            if len(words) < 3:
+                raise ValueError("a log_format directive needs a name and a format")
+            words = words[2:]
+            if words[0].startswith("escape="):
+                mode = words[0].removeprefix("escape=")
+                if mode not in ("default", "json", "none"):
+                    raise ValueError(f"escape={mode}: expected default, json or none")
+                escape = mode  # type: ignore[assignment]
+                words = words[1:]
+            stripped = "".join(words)
+        elif stripped[0] in "'\"":
+            with contextlib.suppress(ValueError):
+                stripped = "".join(_config_words(stripped.rstrip(";")))
+        pieces: list[tuple[str | None, str | None]] = []
+        pos = 0
+        for match in _VARIABLE.finditer(stripped):
+            if match.start() > pos:
+                pieces.append((stripped[pos : match.start()], None))
+            name = match.group(1) or match.group(2)
+            if not is_known(name, extra_variables):
+                raise ValueError(
+                    f"unknown variable ${name} at column {match.start() + 1}; "
+                    "declare variables made with map or set in NGINXLOG_EXTRA_VARIABLES"
+                )
+            pieces.append((None, name))
+            pos = match.end()
+        if pos < len(stripped):
+            pieces.append((stripped[pos:], None))
+        if not any(name for _, name in pieces):
+            raise ValueError("the format names no $variable")
+        return cls(text=stripped, escape=escape, pieces=tuple(pieces))
+
+    def variables(self) -> list[str]:
+        return [name for _, name in self.pieces if name]
+
+    def sources(self, wanted: set[str]) -> dict[str, str]:
+        """The variable each wanted field comes from, for the fields this format carries."""
+        names = set(self.variables())
+        found = {}
+        for field_name in FIELD_SOURCES:
+            if field_name in wanted:
+                for source in FIELD_SOURCES[field_name]:
+                    if source in names:
+                        found[field_name] = source
+                        break
+        return found
+
+    def compile(self, wanted: set[str]) -> Pattern:
+        """One expression capturing the wanted fields that this format carries."""
+        sources = self.sources(wanted)
+        by_variable: dict[str, list[str]] = {}
+        for field_name, source in sources.items():
+            by_variable.setdefault(source, []).append(field_name)
+        parts = ["^"]
+        fields: list[str] = []
+        tokens: list[Token] = []
+        for index, (literal, name) in enumerate(self.pieces):
+            if literal is not None:
+                parts.append(re.escape(literal))
+                tokens.append(Token(literal, None, re.escape(literal)))
+                continue
+            assert name is not None
+            following = self.pieces[index + 1] if index + 1 < len(self.pieces) else None
+            stop = following[0][0] if following and following[0] else None
+            adjacent = following is not None and following[1] is not None
+            plain = self._value_pattern(name, stop, adjacent)
+            captured = by_variable.pop(name, [])
+            if name == "request" and captured:
+                json_quoted = self.escape == "json" and stop == '"'
+                text = _request_pattern(stop, "method" in captured, "path" in captured, json_quoted)
+                fields += [f for f in ("method", "path") if f in captured]
+            elif captured:
+                text = f"({plain})"
+                fields.append(captured[0])
+            else:
+                text = f"(?:{plain})"
+            parts.append(text)
+            tokens.append(Token(None, name, _STRICT.get(name, plain)))
+        parts.append("()()$")
+        regex = re.compile("".join(parts).encode(), re.MULTILINE)
+        return Pattern(regex=regex, fields=tuple(fields), tokens=tuple(tokens))
+
+    def _value_pattern(self, name: str, stop: str | None, adjacent: bool) -> str:
+        if stop == " " and name == "time_local":
+            return _STRICT["time_local"]
+        if stop == " " and name in LIST_VARIABLES:
+            item = _not(" ,\n")[:-1] + "+"
+            return f"{item}(?:(?:, | : ){item})*"
+        if stop is None:
+            return "[^\\n]*?" if adjacent else "[^\\n]*"
+        if self.escape == "json" and stop == '"':
+            return r'(?:[^"\\\n]|\\.)*'
+        return _not(stop)
+
+
+def _not(chars: str) -> str:
+    unique = "".join(dict.fromkeys(chars))
+    return "[^" + "".join("\\n" if c == "\n" else re.escape(c) for c in unique) + "]*"
+
+
+def _request_pattern(stop: str | None, method: bool, path: bool, json_quoted: bool) -> str:
+    word = _not(" " + (stop or "\n"))
+    rest = _not(stop or "\n")
+    if json_quoted:
+        word, rest = r'(?:[^ "\\\n]|\\.)*', r'(?:[^"\\\n]|\\.)*'
+    head = f"({word})" if method else word
+    tail = f"(?: ({word}))?" if path else ""
+    return head + tail + rest
+
+
+def _config_words(text: str) -> list[str]:
+    """Split an nginx.conf directive into words, undoing its quoting."""
+    words: list[str] = []
+    pos = 0
+    while pos < len(text):
+        char = text[pos]
+        if char.isspace():
+            pos += 1
+            continue
+        if char in "'\"":
+            end = pos + 1
+            out = []
+            while end < len(text) and text[end] != char:
+                if text[end] == "\\" and end + 1 < len(text):
+                    end += 1
+                    out.append({"n": "\n", "t": "\t", "r": "\r"}.get(text[end], text[end]))
+                else:
+                    out.append(text[end])
+                end += 1
+            if end >= len(text):
+                raise ValueError(f"unterminated quote starting at column {pos + 1}")
+            words.append("".join(out))
+            pos = end + 1
+        else:
+            end = pos
+            while end < len(text) and not text[end].isspace():
+                end += 1
+            words.append(text[pos:end])
+            pos = end
+    return words

@@ -1,0 +1,192 @@
+"""The ``/metrics`` contract of nginxlog.
+
+Request metrics carry the names and labels of prometheus-nginxlog-exporter
+(``<namespace>_http_response_count_total`` and so on) so that existing dashboards and
+alerts keep working; ``nginxlog_*`` metrics describe the helper itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    UnknownMetricFamily,
+)
+from prometheus_client.registry import Collector
+
+from .store import HIST_FIELDS, Series, Store
+from .summary import OBJECTIVES
+
+__all__ = ["InputStats", "NginxLogCollector"]
+
+_HISTOGRAMS = {
+    "request_time": ("http_response_time_seconds_hist", "Time needed by NGINX to handle requests"),
+    "upstream_time": (
+        "http_upstream_time_seconds_hist",
+        "Time needed by upstream servers to handle requests",
+    ),
+    "upstream_connect_time": (
+        "http_upstream_connect_time_seconds_hist",
+        "Time needed to connect to upstream servers",
+    ),
+}
+_SUMS = {
+    "bytes": ("http_response_size_bytes", "Total amount of transferred bytes"),
+    "request_length": ("http_request_size_bytes", "Total amount of received bytes"),
+}
+
+
+@dataclass(slots=True)
+class InputStats:
+    """What one input (a file set or a syslog listener) has read."""
+
+    lines: int = 0
+    bytes: int = 0
+    too_long: int = 0
+    rotations: int = 0
+
+
+class NginxLogCollector(Collector):
+    """Builds every family at scrape time from the store, after folding pending rows."""
+
+    def __init__(
+        self,
+        store: Store,
+        namespace: str,
+        fields: frozenset[str],
+        inputs: dict[str, InputStats],
+        fold: Callable[[], None],
+        exporter_names: bool = True,
+    ) -> None:
+        self.store = store
+        self.prefix = f"{namespace}_" if namespace else ""
+        self.fields = fields
+        self.inputs = inputs
+        self.fold = fold
+        self.exporter_names = exporter_names
+
+    def collect(self) -> Iterable[Metric]:
+        self.fold()
+        store, prefix, names = self.store, self.prefix, list(self.store.labels)
+        count = CounterMetricFamily(
+            f"{prefix}http_response_count", "Amount of processed HTTP requests", labels=names
+        )
+        sums: list[tuple[int, Metric]] = []
+        for position, field_name in enumerate(("bytes", "request_length")):
+            if field_name in self.fields:
+                name, text = _SUMS[field_name]
+                family: Metric = (
+                    UnknownMetricFamily(f"{prefix}{name}", text, labels=names)
+                    if self.exporter_names
+                    else CounterMetricFamily(f"{prefix}{name}", text, labels=names)
+                )
+                sums.append((position, family))
+        hists: list[tuple[int, HistogramMetricFamily]] = []
+        for position, field_name in enumerate(HIST_FIELDS):
+            if field_name in self.fields:
+                name, text = _HISTOGRAMS[field_name]
+                hists.append(
+                    (position, HistogramMetricFamily(f"{prefix}{name}", text, labels=names))
+                )
+        summaries: list[tuple[int, Metric]] = []
+        if store.summaries:
+            for position, field_name in enumerate(HIST_FIELDS):
+                if field_name in self.fields:
+                    name, text = _HISTOGRAMS[field_name]
+                    summary = Metric(f"{prefix}{name.removesuffix('_hist')}", text, "summary")
+                    summaries.append((position, summary))
+        now = time.monotonic()
+        bounds = [_le(b) for b in store.buckets] + ["+Inf"]
+        for labels, series in list(store.series.items()):
+            values = list(labels)
+            count.add_metric(values, series.requests)
+            for position, family in sums:
+                family.add_metric(values, series.sums[position])  # type: ignore[attr-defined]
+            for position, histogram in hists:
+                numbers = series.hists[position]
+                cumulative, buckets = 0.0, []
+                for le, bucket in zip(bounds, numbers, strict=False):
+                    cumulative += bucket
+                    buckets.append((le, cumulative))
+                histogram.add_metric(values, buckets, numbers[-2])
+            for position, summary in summaries:
+                _add_summary(summary, names, values, series, position, now)
+        errors = CounterMetricFamily(
+            f"{prefix}parse_errors", "Total number of log file lines that could not be parsed"
+        )
+        errors.add_metric([], store.parse_errors)
+        yield count
+        yield from (family for _, family in sums)
+        yield from (family for _, family in hists)
+        yield from (family for _, family in summaries)
+        yield errors
+        yield from self._own()
+
+    def _own(self) -> Iterable[Metric]:
+        lines = CounterMetricFamily(
+            "nginxlog_input_lines", "Log lines read, parsed or not.", labels=["input"]
+        )
+        read = CounterMetricFamily(
+            "nginxlog_input_read_bytes", "Bytes of log read.", labels=["input"]
+        )
+        too_long = CounterMetricFamily(
+            "nginxlog_input_too_long_lines",
+            "Lines longer than NGINXLOG_MAX_LINE, skipped (and counted as parse errors).",
+            labels=["input"],
+        )
+        rotations = CounterMetricFamily(
+            "nginxlog_input_rotations",
+            "Files found rotated (renamed away) or truncated (copytruncate) and reopened.",
+            labels=["input"],
+        )
+        for name, stats in self.inputs.items():
+            lines.add_metric([name], stats.lines)
+            read.add_metric([name], stats.bytes)
+            too_long.add_metric([name], stats.too_long)
+            rotations.add_metric([name], stats.rotations)
+        series = GaugeMetricFamily(
+            "nginxlog_series", "Label sets held (each one a series of every request metric)."
+        )
+        series.add_metric([], len(self.store.series))
+        folded = CounterMetricFamily(
+            "nginxlog_series_overflow",
+            "Lines counted under the overflow label set because NGINXLOG_MAX_SERIES was reached.",
+        )
+        folded.add_metric([], self.store.folded)
+        expired = CounterMetricFamily(
+            "nginxlog_series_expired",
+            "Label sets dropped after NGINXLOG_SERIES_TTL without a line.",
+        )
+        expired.add_metric([], self.store.expired)
+        return [lines, read, too_long, rotations, series, folded, expired]
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+
+def _add_summary(
+    summary: Metric,
+    names: list[str],
+    values: list[str],
+    series: Series,
+    position: int,
+    now: float,
+) -> None:
+    labels = dict(zip(names, values, strict=True))
+    assert series.windows is not None
+    estimates = series.windows[position].quantiles(now)
+    for objective, estimate in zip(OBJECTIVES, estimates, strict=True):
+        summary.add_sample(summary.name, {**labels, "quantile": str(objective)}, estimate)
+    numbers = series.hists[position]
+    summary.add_sample(f"{summary.name}_sum", labels, numbers[-2])
+    summary.add_sample(f"{summary.name}_count", labels, numbers[-1])
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))

@@ -1,0 +1,175 @@
+"""Every ``NGINXLOG_*`` variable."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from sidecars import ByteSize, Duration, Problem, Settings, setting
+
+from .config import load_config
+from .logformat import LogFormat
+from .routes import RouteRules
+from .syslog import ListenAddress
+
+__all__ = ["METRIC_FIELDS", "NginxLogSettings", "StaticLabel"]
+
+METRIC_FIELDS = {
+    "count": "status",
+    "response_size": "bytes",
+    "request_size": "request_length",
+    "response_time": "request_time",
+    "upstream_time": "upstream_time",
+    "upstream_connect_time": "upstream_connect_time",
+}
+"""Each request metric and the field that feeds it."""
+
+MetricName = Literal[
+    "count", "response_size", "request_size", "response_time", "upstream_time",
+    "upstream_connect_time",
+]  # fmt: skip
+LabelName = Literal["status_class", "host", "upstream", "route"]
+
+
+class StaticLabel:
+    """``name=value``: a label every line of every input carries."""
+
+    expected: ClassVar[str] = "name=value with a Prometheus label name"
+    type_name: ClassVar[str] = "name=value"
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name, self.value = name, value
+
+    @classmethod
+    def parse(cls, text: str) -> StaticLabel:
+        name, sep, value = text.partition("=")
+        if not sep or not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name.strip()):
+            raise ValueError
+        return cls(name.strip(), value.strip())
+
+    def __repr__(self) -> str:
+        return f"{self.name}={self.value}"
+
+
+class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
+    format: str = setting(
+        default="combined",
+        help="The log_format as in nginx.conf (the whole directive, escape=json too, or just "
+        "the format text), combined, or json for JSON lines keyed by variable name",
+    )
+    files: list[str] = setting(
+        default="", help="Log files to follow: paths or globs, rescanned for new files"
+    )
+    start_at: Literal["end", "beginning"] = setting(
+        default="end", help="Where to start in files that exist at start-up (no checkpoint)"
+    )
+    checkpoint: Path | None = setting(
+        default="", help="File that keeps read offsets, so a restart neither loses nor recounts"
+    )
+    syslog: list[ListenAddress] = setting(
+        default="",
+        help="Listen for nginx access_log syslog:server=... on udp://host:port, "
+        "tcp://host:port or unix:///path",
+    )
+    config: Path | None = setting(
+        default="", help="TOML file with [[route]] rules and [[input]] entries with labels"
+    )
+    namespace: str = setting(default="nginx", help="Prefix of the request metric names")
+    metrics: list[MetricName] = setting(
+        default="count,response_size,request_size,response_time,upstream_time,"
+        "upstream_connect_time",
+        help="Request metrics to export (each only if the format has its variable)",
+    )
+    labels: list[LabelName] = setting(
+        default="", help="Labels besides method and status: status_class, host, upstream, route"
+    )
+    static_labels: list[StaticLabel] = setting(
+        default="", help="Labels with fixed values on every request metric: name=value,..."
+    )
+    buckets: list[float] = setting(
+        default="0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10",
+        help="Upper bounds (seconds) of the time histograms' buckets",
+    )
+    summaries: bool = setting(
+        default=False,
+        help="Also export the time summaries (quantiles 0.5, 0.9, 0.99 over 10 minutes)",
+    )
+    route_unmatched: str = setting(
+        default="other", help="Route label of paths that no route rule matches"
+    )
+    max_series: int = setting(
+        default=10000, help="Label sets kept at most; later new ones count under 'overflow'"
+    )
+    series_ttl: Duration = setting(
+        default="0", help="Drop label sets not seen for this long; 0 keeps them all"
+    )
+    extra_variables: list[str] = setting(
+        default="", help="Variables defined by map or set in nginx.conf that the format uses"
+    )
+    exporter_names: bool = setting(
+        default=True,
+        help="Byte counters named as prometheus-nginxlog-exporter does (no _total suffix)",
+    )
+    max_line: ByteSize = setting(
+        default="64KiB", help="Longer lines are skipped and counted as parse errors"
+    )
+    checkpoint_interval: Duration = setting(
+        default="5s", help="How often the checkpoint file is written (also at exit)"
+    )
+    poll_interval: Duration = setting(
+        default="1s", help="Rescan of globs and rotation check besides change notifications"
+    )
+
+    def parsed_format(self) -> LogFormat:
+        return LogFormat.parse(self.format, frozenset(self.extra_variables))
+
+    def validate(self) -> list[Problem]:
+        problems = []
+        try:
+            log_format = self.parsed_format()
+        except ValueError as exc:
+            problems.append(Problem("NGINXLOG_FORMAT", self.format, str(exc)))
+        else:
+            problems += _missing_fields(self, log_format)
+        if any(b <= 0 for b in self.buckets) or list(self.buckets) != sorted(set(self.buckets)):
+            problems.append(
+                Problem("NGINXLOG_BUCKETS", ",".join(map(str, self.buckets)), "expected "
+                        "increasing positive numbers")
+            )  # fmt: skip
+        if self.max_series < 1:
+            problems.append(Problem("NGINXLOG_MAX_SERIES", str(self.max_series), "must be >= 1"))
+        config_inputs = 0
+        if self.config is not None:
+            try:
+                config = load_config(self.config)
+                RouteRules.build(config.routes, self.route_unmatched, str(self.config))
+                config_inputs = len(config.inputs)
+            except ValueError as exc:
+                problems.append(Problem("NGINXLOG_CONFIG", str(self.config), str(exc)))
+                config_inputs = 1
+        if not self.files and not self.syslog and not config_inputs:
+            problems.append(
+                Problem("NGINXLOG_FILES", None, "required: files to follow, or NGINXLOG_SYSLOG, "
+                        "or [[input]] entries in NGINXLOG_CONFIG")
+            )  # fmt: skip
+        return problems
+
+
+def _missing_fields(settings: NginxLogSettings, log_format: LogFormat) -> list[Problem]:
+    if log_format.is_json_lines:
+        return []
+    wanted = {"status"}  # without a method, requests count under method "other"
+    wanted |= {"path" if name == "route" else name for name in settings.labels}
+    wanted.discard("status_class")
+    found = log_format.sources(wanted)
+    missing = sorted(wanted - set(found))
+    if not missing:
+        return []
+    return [
+        Problem(
+            "NGINXLOG_FORMAT",
+            settings.format,
+            f"the format carries no variable for {', '.join(missing)}, which the labels need",
+        )
+    ]

@@ -1,0 +1,258 @@
+"""Parsed rows folded into per-label-set series, with a cap on how many exist.
+
+Rows are counted with ``Counter`` (in C) and folded once per distinct row into labels and
+values, every conversion cached per distinct raw value, so Python work grows with
+distinct rows, not with lines. Byte counts would make nearly every row distinct, so they
+are taken out of the rows and summed per raw label set in a loop of their own.
+"""
+
+from __future__ import annotations
+
+import operator
+import time
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from .parser import Rows
+from .routes import RouteRules
+from .store import HIST_FIELDS, LABEL_FIELDS, OVERFLOW, SUM_FIELDS, Series, Store
+from .summary import sketch_index
+from .values import CONVERTERS, seconds
+
+__all__ = ["Tally"]
+
+_CACHE_LIMIT = 50_000
+
+
+class Tally:
+    """One input's pending rows and how they fold into the shared store."""
+
+    def __init__(
+        self,
+        store: Store,
+        fields: tuple[str, ...],
+        static: dict[str, str],
+        routes: Callable[[], RouteRules],
+    ) -> None:
+        self.store = store
+        self.rows: Counter[tuple[bytes, ...]] = Counter()
+        self.routes = routes
+        self.rejected: Counter[str] = Counter()
+        full = {name: i for i, name in enumerate(fields)}
+        kept = [i for i, name in enumerate(fields) if name not in SUM_FIELDS]
+        index = {fields[i]: position for position, i in enumerate(kept)}
+        self._label_plan: list[tuple[int, Callable[[bytes], str]]] = []
+        self._static: list[tuple[int, str]] = []
+        self._overflow: list[str] = []
+        sources = []
+        for position, name in enumerate(store.labels):
+            source = "status" if name == "status_class" else ("path" if name == "route" else name)
+            if name in LABEL_FIELDS:
+                converter = CONVERTERS[name] if name != "route" else self._route
+                self._label_plan.append((index.get(source, -1), converter))
+                sources.append(source)
+                self._overflow.append(OVERFLOW)
+            else:
+                self._static.append((position, static.get(name, "")))
+                self._overflow.append(static.get(name, ""))
+        self._overflow_key = tuple(self._overflow)
+        self._sum_pairs = [(p, full[name]) for p, name in enumerate(SUM_FIELDS) if name in full]
+        self._sum_getters = [operator.itemgetter(i) for _, i in self._sum_pairs]
+        self._sums: list[dict[tuple[bytes, ...], int]] = [{} for _ in self._sum_pairs]
+        self._strip = _getter(kept) if self._sum_pairs else None
+        self._full_labels = _getter([full.get(source, -1) for source in sources])
+        self._hist_pairs = [(p, index[name]) for p, name in enumerate(HIST_FIELDS) if name in index]
+        self._raw_labels = _getter([i for i, _ in self._label_plan])
+        self._fold_rows = _fold_function(self._hist_pairs, store.summaries)
+        self._series_cache: dict[tuple[bytes, ...], Series] = {}
+        self._generation = store.generation
+        self._value_cache: dict[bytes, float | None] = {}
+        self._route_cache: dict[bytes, str] = {}
+
+    def add(self, found: Rows) -> None:
+        """Count parsed rows; their byte counts go to per-label-set sums straight away."""
+        if not self._sum_pairs:
+            self.rows.update(found)
+            return
+        try:
+            columns = [list(map(int, map(get, found))) for get in self._sum_getters]
+        except ValueError:
+            found = self._without_bad_sizes(found)
+            columns = [list(map(int, map(get, found))) for get in self._sum_getters]
+        keys = list(map(self._full_labels, found))
+        for sums, column in zip(self._sums, columns, strict=True):
+            get = sums.get
+            for key, size in zip(keys, column, strict=True):
+                sums[key] = get(key, 0) + size
+        self.rows.update(map(self._strip, found))  # type: ignore[arg-type]
+
+    def pending(self) -> int:
+        return max([len(self.rows), *map(len, self._sums)])
+
+    def _without_bad_sizes(self, found: Rows) -> Rows:
+        good = []
+        for row in found:
+            for _, index in self._sum_pairs:
+                if not row[index].isdigit():
+                    self.store.parse_errors += 1
+                    self.rejected[f"size {row[index][:40]!r} is not a whole number"] += 1
+                    break
+            else:
+                good.append(row)
+        return good
+
+    def reset_routes(self) -> None:
+        """Forget cached routes after the rules changed; series already made stay."""
+        self._route_cache.clear()
+        self._series_cache.clear()
+
+    def fold(self, now: float | None = None) -> None:
+        """Move the pending rows into the store.
+
+        The loop is the one place where Python work grows with distinct rows (with byte
+        counts in the rows, nearly one per line); it is generated for this input's fields.
+        """
+        if not self.rows and not any(self._sums):
+            return
+        rows, self.rows = self.rows, Counter()
+        now = time.monotonic() if now is None else now
+        store = self.store
+        if self._generation != store.generation or len(self._series_cache) > _CACHE_LIMIT:
+            self._series_cache.clear()
+            self._generation = store.generation
+        if len(self._value_cache) > _CACHE_LIMIT:
+            self._value_cache.clear()
+        rejected = self._fold_rows(
+            rows,
+            now,
+            self._series_cache,
+            self._value_cache,
+            self._raw_labels,
+            self._series_for,
+            store.buckets,
+            seconds,
+            bisect_left,
+            _MISSING,
+            sketch_index,
+        )
+        for row, n in rejected:
+            store.parse_errors += n
+            self.rejected[self._reason(row)] += n
+        for (position, _), sums in zip(self._sum_pairs, self._sums, strict=True):
+            for key, size in sums.items():
+                series = self._series_cache.get(key) or self._existing(key)
+                if series is not None:
+                    series.sums[position] += size
+            sums.clear()
+
+    def _series_for(self, key: tuple[bytes, ...], n: int) -> Series:
+        """The series of a label set first met in this fold; cached unless it overflowed."""
+        labels = self._labels(key)
+        store = self.store
+        series = store.get(labels, n, self._overflow_key)
+        if store.series.get(labels) is series:
+            self._series_cache[key] = series
+        return series
+
+    def _existing(self, key: tuple[bytes, ...]) -> Series | None:
+        """The series the lines of these labels went to, if any did: bytes of lines that
+        were rejected (a bad status, say) are not counted on their own."""
+        try:
+            labels = self._labels(key)
+        except ValueError:
+            return None
+        series = self.store.series
+        if labels not in series and len(series) >= self.store.max_series:
+            return series.get(self._overflow_key)
+        return series.get(labels)
+
+    def _reason(self, row: tuple[bytes, ...]) -> str:
+        """Which value of a rejected row is wrong, in words."""
+        try:
+            for _, index in self._hist_pairs:
+                seconds(row[index])
+            self._labels(self._raw_labels(row))
+        except ValueError as exc:
+            return str(exc)
+        return "unknown"
+
+    def _labels(self, raw: tuple[bytes, ...]) -> tuple[str, ...]:
+        values = [convert(value) for value, (_, convert) in zip(raw, self._label_plan, strict=True)]
+        for position, value in self._static:
+            values.insert(position, value)
+        return tuple(values)
+
+    def _route(self, path: bytes) -> str:
+        route = self._route_cache.get(path)
+        if route is None:
+            if len(self._route_cache) > _CACHE_LIMIT:
+                self._route_cache.clear()
+            route = self.routes().route(path.decode("utf-8", "replace"))
+            self._route_cache[path] = route
+        return route
+
+
+_MISSING = object()
+
+
+def _fold_function(
+    hist_pairs: list[tuple[int, int]], summaries: bool
+) -> Callable[..., list[tuple[tuple[bytes, ...], int]]]:
+    """The fold loop written out for one layout of fields.
+
+    A generic loop over "the fields this format has" costs about three times as much per
+    row as straight-line code; so, like ``dataclasses`` and ``namedtuple``, the code is
+    generated once per input.
+    """
+    parse, update = [], []
+    for position, index in hist_pairs:
+        parse += [
+            f"r{position} = row[{index}]",
+            f"v{position} = values.get(r{position}, missing)",
+            f"if v{position} is missing:",
+            f"    v{position} = values[r{position}] = seconds(r{position})",
+        ]
+        update += [
+            f"if v{position} is not None:",
+            f"    h = series.hists[{position}]",
+            f"    h[bisect_left(bounds, v{position})] += n",
+            f"    h[-2] += v{position} * n",
+            "    h[-1] += n",
+        ]
+        if summaries:
+            update.append(f"    series.windows[{position}].add(sketch_index(v{position}), n, now)")
+    lines = [
+        "def fold(rows, now, cache, values, raw_labels, series_for, bounds, seconds,",
+        "         bisect_left, missing, sketch_index):",
+        "    rejected = []",
+        "    for row, n in rows.items():",
+        "        try:",
+        *(f"            {line}" for line in parse),
+        "            key = raw_labels(row)",
+        "            series = cache.get(key)",
+        "            if series is None:",
+        "                series = series_for(key, n)",
+        "        except ValueError:",
+        "            rejected.append((row, n))",
+        "            continue",
+        "        series.requests += n",
+        "        series.seen = now",
+        *(f"        {line}" for line in update),
+        "    return rejected",
+    ]
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), "<nginxlog fold>", "exec"), namespace)
+    function: Callable[..., list[tuple[tuple[bytes, ...], int]]] = namespace["fold"]
+    return function
+
+
+def _getter(indexes: list[int]) -> Callable[[tuple[bytes, ...]], tuple[bytes, ...]]:
+    """A C-speed ``row -> tuple of these fields``; a field the format lacks reads as empty."""
+    if indexes and all(i >= 0 for i in indexes):
+        if len(indexes) > 1:
+            return operator.itemgetter(*indexes)
+        only = indexes[0]
+        return lambda row: (row[only],)
+    return lambda row: tuple(row[i] if i >= 0 else b"" for i in indexes)
