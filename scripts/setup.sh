@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   git openssh-server openssh-client curl
   nginx-light haproxy redis-server redis-tools
-  prometheus mtail wrk
+  prometheus mtail wrk openssl
 )
 missing=()
 for package in "${packages[@]}"; do

@@ -6,7 +6,7 @@ from sidecars.runtime import discovery
 from sidecars.runtime.docs import update_readme
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BUILT_IN = {"gitsync", "injector", "nginxlog", "waitfor"}
+BUILT_IN = {"ambassador", "gitsync", "injector", "nginxlog", "waitfor"}
 
 
 def test_readme_tables_match_the_settings_classes() -> None:

@@ -1,0 +1,87 @@
+"""The ambassador helper: bind every listener, serve, and drain in the order SIGTERM needs."""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+from collections.abc import Callable
+
+from aiohttp import web
+
+from sidecars import ConfigError, Helper, HelperContext
+
+from .config import load_listeners
+from .http import HttpClient
+from .listener import Listener
+from .metrics import AmbassadorCollector
+from .settings import AmbassadorSettings
+from .tcp import TcpClient
+
+__all__ = ["Ambassador"]
+
+
+class Ambassador(Helper[AmbassadorSettings]):
+    """Forward TCP or HTTP/1.1 from localhost to upstreams: balancing, health, TLS, DNS."""
+
+    name = "ambassador"
+    settings_class = AmbassadorSettings
+
+    async def run(self, ctx: HelperContext[AmbassadorSettings]) -> None:
+        settings = ctx.settings
+        _raise_file_limit(ctx)
+        listeners = [Listener(config, ctx.log) for config in load_listeners(settings)]
+        ctx.registry.register(AmbassadorCollector(listeners))
+
+        async def quit_handler(request: web.Request) -> web.Response:
+            ctx.shutdown("quitquitquit")
+            return web.Response(text="stopping\n")
+
+        ctx.add_route("POST", "/quitquitquit", quit_handler)
+        try:
+            for listener in listeners:
+                await listener.start(_factory(listener))
+                ctx.log.info(
+                    "listening",
+                    extra={
+                        "listener": listener.name,
+                        "address": listener.address,
+                        "mode": listener.settings.mode,
+                        "upstreams": [str(t) for t in listener.config.targets],
+                    },
+                )
+        except OSError as exc:
+            failed = listener.settings.listen
+            for started in listeners:
+                await started.drain(0)
+            raise ConfigError(f"cannot bind {failed}: {exc.strerror}") from None
+        ctx.ready()
+        await ctx.stopping.wait()
+        ctx.log.info(
+            "still accepting during the drain delay", extra={"seconds": settings.drain_delay}
+        )
+        await asyncio.sleep(float(settings.drain_delay))
+        for listener in listeners:
+            await listener.stop_accepting()
+        open_now = sum(len(listener.connections) for listener in listeners)
+        ctx.log.info("stopped accepting, waiting for connections", extra={"open": open_now})
+        limit = float(settings.connection_drain)
+        await asyncio.gather(*(listener.drain(limit) for listener in listeners))
+
+
+def _factory(listener: Listener) -> Callable[[], asyncio.Protocol]:
+    if listener.settings.mode == "http":
+        return lambda: HttpClient(listener)
+    return lambda: TcpClient(listener)
+
+
+def _raise_file_limit(ctx: HelperContext[AmbassadorSettings]) -> None:
+    """Two descriptors per proxied connection: a soft limit of 1024 would cap us near 500
+    connections, so take the hard limit as HAProxy does."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (OSError, ValueError):
+            ctx.log.warning("cannot raise the open file limit", extra={"limit": soft})

@@ -1,0 +1,167 @@
+"""One bound address: accepts connections, tracks them, times out idle ones, drains them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from .cluster import Cluster
+from .config import ListenerConfig
+from .metrics import ListenerStats
+from .tls import ServerTLS
+
+__all__ = ["Listener"]
+
+_MAX_SWEEP = 5.0
+_MIN_SWEEP = 0.05
+
+
+class Listener:
+    """Owns the server socket, the set of open connections and the clusters it sends to."""
+
+    def __init__(self, config: ListenerConfig, log: logging.Logger) -> None:
+        self.name = config.name
+        self.config = config
+        self.settings = config.settings
+        self.log = log
+        self.loop = asyncio.get_running_loop()
+        self.stats = ListenerStats()
+        self.cluster = Cluster(config.name, config.settings, config.targets, log)
+        self.routes = [
+            (
+                route.prefix,
+                route.host,
+                Cluster(f"{config.name}{route.prefix}", route.settings, route.targets, log),
+            )
+            for route in config.routes
+        ]
+        self.connections: set[Any] = set()
+        self.draining = False
+        for cluster in self.clusters:
+            cluster.on_removed.append(_close_idle)
+        self.server: asyncio.Server | None = None
+        self.tls: ServerTLS | None = None
+        s = self.settings
+        if s.listen_tls_cert_file is not None and s.listen_tls_key_file is not None:
+            self.tls = ServerTLS(s.listen_tls_cert_file, s.listen_tls_key_file, log)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def clusters(self) -> list[Cluster]:
+        return [self.cluster, *(cluster for _, _, cluster in self.routes)]
+
+    async def start(self, factory: Callable[[], asyncio.Protocol]) -> None:
+        """Resolve upstreams, then bind; ``OSError`` if the address is taken."""
+        await asyncio.gather(*(cluster.start() for cluster in self.clusters))
+        self.server = await self.loop.create_server(
+            factory,
+            sock=self._socket(),
+            ssl=self.tls.context if self.tls else None,
+            backlog=4096,
+        )
+        self._tasks.append(asyncio.create_task(self._sweep()))
+        if self.tls is not None:
+            self._tasks.append(asyncio.create_task(self.tls.watch()))
+
+    def _socket(self) -> socket.socket:
+        """The listening socket; accepted sockets inherit its SO_KEEPALIVE on Linux, which
+        spares a setsockopt per connection."""
+        listen = self.settings.listen
+        family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.settings.tcp_keepalive:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.bind(
+                (listen.host or ("::" if family == socket.AF_INET6 else "0.0.0.0"), listen.port)
+            )
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    @property
+    def address(self) -> str:
+        assert self.server is not None
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+    def opened(self, connection: Any) -> None:
+        self.connections.add(connection)
+        self.stats.connections += 1
+
+    def closed(self, connection: Any) -> None:
+        self.connections.discard(connection)
+        self.stats.bytes_in += connection.bytes_in
+        self.stats.bytes_out += connection.bytes_out
+
+    async def stop_accepting(self) -> None:
+        self.draining = True
+        if self.server is not None:
+            self.server.close()
+
+    async def drain(self, limit: float) -> None:
+        """Wait up to ``limit`` seconds for open connections, then cut the rest."""
+        deadline = self.loop.time() + limit
+        while self.connections and self.loop.time() < deadline:
+            for connection in list(self.connections):
+                idle = getattr(connection, "idle_between_requests", None)
+                if idle is not None and idle():
+                    connection.close()
+            await asyncio.sleep(0.05)
+        if self.connections:
+            self.log.warning(
+                "closing connections still open after the drain",
+                extra={"listener": self.name, "connections": len(self.connections)},
+            )
+        for connection in list(self.connections):
+            connection.abort()
+        for cluster in self.clusters:
+            for endpoint in cluster.endpoints:
+                _close_idle(endpoint)
+        for task in self._tasks:
+            task.cancel()
+        for cluster in self.clusters:
+            cluster.stop()
+        if self.server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.server.wait_closed(), 1.0)
+
+    async def _sweep(self) -> None:
+        """One timer for all connections: idle, header (slowloris) and age limits."""
+        s = self.settings
+        limits = [x for x in (s.idle_timeout, s.max_connection_age) if x > 0]
+        if s.mode == "http":
+            limits += [x for x in (s.header_timeout, s.request_timeout) if x > 0]
+            limits += [s.pool_idle_timeout] if s.pool_idle_timeout > 0 else []
+        if not limits:
+            return
+        period = min(max(min(limits) / 4, _MIN_SWEEP), _MAX_SWEEP)
+        while True:
+            await asyncio.sleep(period)
+            now = self.loop.time()
+            for connection in list(self.connections):
+                if not connection.tuned:
+                    connection.tune()
+                reason = connection.expired(now)
+                if reason is not None:
+                    self.stats.timeouts[reason] = self.stats.timeouts.get(reason, 0) + 1
+                    connection.time_out(reason)
+            if s.mode == "http" and s.pool_idle_timeout > 0:
+                for cluster in self.clusters:
+                    for endpoint in cluster.endpoints:
+                        for idle in list(endpoint.idle):
+                            if now - idle.idle_since >= cluster.settings.pool_idle_timeout:
+                                idle.transport.close()
+
+
+def _close_idle(endpoint: Any) -> None:
+    for idle in list(endpoint.idle):
+        idle.transport.close()

@@ -1,0 +1,175 @@
+"""The ``/metrics`` contract of the ambassador: every name is spelled here and only here."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from .listener import Listener
+
+__all__ = ["LATENCY_BUCKETS", "AmbassadorCollector", "ListenerStats"]
+
+_CLASSES = ("other", "1xx", "2xx", "3xx", "4xx", "5xx")
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class ListenerStats:
+    """Counters of one listener; open connections add their own bytes at scrape time."""
+
+    __slots__ = (
+        "bytes_in",
+        "bytes_out",
+        "connect_failures",
+        "connections",
+        "latency_buckets",
+        "latency_sum",
+        "requests",
+        "timeouts",
+    )
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.connect_failures = 0
+        self.timeouts: dict[str, int] = {}
+        self.requests: dict[str, int] = {}
+        self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
+        self.latency_sum = 0.0
+
+    def observe(self, status: int, seconds: float) -> None:
+        key = _CLASSES[status // 100] if 0 < status < 600 else "other"
+        self.requests[key] = self.requests.get(key, 0) + 1
+        self.latency_sum += seconds
+        self.latency_buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+
+
+class AmbassadorCollector(Collector):
+    def __init__(self, listeners: Sequence[Listener]) -> None:
+        self.listeners = listeners
+
+    def collect(self) -> Iterable[Metric]:
+        ln = ["listener"]
+        up = ["upstream", "endpoint"]
+        conns = CounterMetricFamily(
+            "ambassador_listener_connections", "Client connections accepted.", labels=ln
+        )
+        active = GaugeMetricFamily(
+            "ambassador_listener_connections_active", "Client connections open.", labels=ln
+        )
+        received = CounterMetricFamily(
+            "ambassador_listener_received_bytes", "Bytes received from clients.", labels=ln
+        )
+        sent = CounterMetricFamily(
+            "ambassador_listener_sent_bytes", "Bytes sent to clients.", labels=ln
+        )
+        failures = CounterMetricFamily(
+            "ambassador_listener_upstream_failures",
+            "Connections or requests no upstream endpoint took.",
+            labels=ln,
+        )
+        timeouts = CounterMetricFamily(
+            "ambassador_listener_timeouts",
+            "Connections or requests ended by a limit (idle, age, header, request).",
+            labels=["listener", "kind"],
+        )
+        requests = CounterMetricFamily(
+            "ambassador_http_requests",
+            "HTTP requests answered, by status class.",
+            labels=["listener", "code"],
+        )
+        latency = HistogramMetricFamily(
+            "ambassador_http_request_duration_seconds",
+            "Time from a request's head to its response's end.",
+            labels=ln,
+        )
+        ep_conns = CounterMetricFamily(
+            "ambassador_upstream_connections", "Connections made to the endpoint.", labels=up
+        )
+        ep_active = GaugeMetricFamily(
+            "ambassador_upstream_connections_active",
+            "Connections open to the endpoint (tcp mode) or requests in flight on it (http mode).",
+            labels=up,
+        )
+        ep_sent = CounterMetricFamily(
+            "ambassador_upstream_sent_bytes",
+            "Bytes sent to the endpoint over connections that ended (tcp mode).",
+            labels=up,
+        )
+        ep_received = CounterMetricFamily(
+            "ambassador_upstream_received_bytes",
+            "Bytes received from the endpoint over connections that ended (tcp mode).",
+            labels=up,
+        )
+        ep_healthy = GaugeMetricFamily(
+            "ambassador_upstream_endpoint_healthy",
+            "1 unless the endpoint is ejected or failed its active check.",
+            labels=up,
+        )
+        ep_errors = CounterMetricFamily(
+            "ambassador_upstream_connect_errors", "Connects refused or failed.", labels=up
+        )
+        ep_timeouts = CounterMetricFamily(
+            "ambassador_upstream_connect_timeouts", "Connects that timed out.", labels=up
+        )
+        ep_ejections = CounterMetricFamily(
+            "ambassador_upstream_ejections", "Times the endpoint was ejected.", labels=up
+        )
+        retries = CounterMetricFamily(
+            "ambassador_upstream_retries",
+            "Requests retried on another connection.",
+            labels=["upstream"],
+        )
+        for listener in self.listeners:
+            name = [listener.name]
+            live_in = sum(c.bytes_in for c in listener.connections)
+            live_out = sum(c.bytes_out for c in listener.connections)
+            stats = listener.stats
+            conns.add_metric(name, stats.connections)
+            active.add_metric(name, len(listener.connections))
+            received.add_metric(name, stats.bytes_in + live_in)
+            sent.add_metric(name, stats.bytes_out + live_out)
+            failures.add_metric(name, stats.connect_failures)
+            for kind, count in sorted(stats.timeouts.items()):
+                timeouts.add_metric([listener.name, kind], count)
+            for code, count in sorted(stats.requests.items()):
+                requests.add_metric([listener.name, code], count)
+            if listener.settings.mode == "http":
+                cumulative, total = [], 0
+                for bound, count in zip(
+                    (*map(str, LATENCY_BUCKETS), "+Inf"), stats.latency_buckets, strict=True
+                ):
+                    total += count
+                    cumulative.append((bound, total))
+                latency.add_metric(name, cumulative, stats.latency_sum)
+            now = listener.loop.time()
+            for cluster in listener.clusters:
+                retries.add_metric([cluster.name], cluster.retries)
+                for e in cluster.endpoints:
+                    labels = [cluster.name, e.label]
+                    ep_conns.add_metric(labels, e.total)
+                    ep_active.add_metric(labels, e.active)
+                    ep_sent.add_metric(labels, e.bytes_out)
+                    ep_received.add_metric(labels, e.bytes_in)
+                    ep_healthy.add_metric(labels, int(e.healthy and e.ejected_until <= now))
+                    ep_errors.add_metric(labels, e.connect_errors)
+                    ep_timeouts.add_metric(labels, e.timeouts)
+                    ep_ejections.add_metric(labels, e.ejections)
+        return [
+            conns, active, received, sent, failures, timeouts, requests, latency,
+            ep_conns, ep_active, ep_sent, ep_received, ep_healthy, ep_errors, ep_timeouts,
+            ep_ejections, retries,
+        ]  # fmt: skip
+
+    def describe(self) -> Iterable[Metric]:
+        return self.collect()

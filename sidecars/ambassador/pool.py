@@ -1,0 +1,215 @@
+"""http mode's upstream leg: one keep-alive connection, pooled per endpoint between requests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, cast
+
+from .cluster import set_socket_options
+from .endpoint import Endpoint
+from .framing import MAX_HEAD, BadMessage, Chunked, Head, parse_head
+
+if TYPE_CHECKING:
+    from .http import HttpClient
+
+__all__ = ["HttpUpstream", "take_idle"]
+
+
+class HttpUpstream(asyncio.Protocol):
+    """Reads one response at a time and streams it to the client it currently serves."""
+
+    __slots__ = (
+        "buf",
+        "chunked",
+        "client",
+        "closed",
+        "endpoint",
+        "got_bytes",
+        "head",
+        "idle_since",
+        "keepalive",
+        "remaining",
+        "reusable",
+        "reused",
+        "state",
+        "transport",
+    )
+
+    def __init__(self, keepalive: bool) -> None:
+        self.keepalive = keepalive
+        self.transport: asyncio.Transport | None = None
+        self.client: HttpClient | None = None
+        self.endpoint: Endpoint | None = None
+        self.buf = b""
+        self.state = 0  # 0 head, 1 length body, 2 chunked body, 3 until EOF, 4 done
+        self.head: Head | None = None
+        self.remaining = 0
+        self.chunked: Chunked | None = None
+        self.reusable = True
+        self.reused = False
+        self.got_bytes = False
+        self.closed = False
+        self.idle_since = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        set_socket_options(transport, self.keepalive)
+
+    def begin(self, client: HttpClient) -> None:
+        """A new request goes out on this connection."""
+        self.client = client
+        self.state = 0
+        self.buf = b""
+        self.head = None
+        self.got_bytes = False
+
+    def data_received(self, data: bytes) -> None:
+        client = self.client
+        if client is None:
+            self.reusable = False
+            self.transport.close()  # type: ignore[union-attr]
+            return
+        self.got_bytes = True
+        client.ticks += 1
+        state = self.state
+        if state == 1:
+            size = len(data)
+            if size < self.remaining:
+                self.remaining -= size
+                client.send(data)
+                return
+            if size > self.remaining:
+                self.reusable = False
+                data = data[: self.remaining]
+            self.remaining = 0
+            client.send(data)
+            self._done()
+        elif state == 0:
+            self._head(self.buf + data if self.buf else data)
+        elif state == 2:
+            self._chunk(data, 0)
+        elif state == 3:
+            client.send(data)
+        else:
+            self.reusable = False
+            self.transport.close()  # type: ignore[union-attr]
+
+    def _head(self, data: bytes) -> None:
+        client = self.client
+        assert client is not None
+        while True:
+            end = data.find(b"\r\n\r\n")
+            if end < 0:
+                if len(data) > MAX_HEAD:
+                    self._broken("response head too large")
+                    return
+                self.buf = data
+                return
+            try:
+                head = parse_head(data[:end], request=False)
+                status = int(head.first[1])
+            except (BadMessage, ValueError) as exc:
+                self._broken(str(exc))
+                return
+            rest = end + 4
+            if 100 <= status < 200 and status != 101:
+                client.send(data[:rest])  # interim (100 Continue): passed on as it is
+                data = data[rest:]
+                continue
+            break
+        self.buf = b""
+        self.head = head
+        if client.method == b"HEAD" or status in (204, 304) or status == 101:
+            head.body = "none"
+        self.reusable = not head.close and head.body != "eof" and status != 101
+        client.response_head(self, head, status)
+        if self.client is None:
+            return
+        if head.body == "length":
+            self.state = 1
+            self.remaining = head.length
+            if rest < len(data):
+                self.data_received(data[rest:])
+        elif head.body == "chunked":
+            self.state = 2
+            self.chunked = Chunked()
+            self._chunk(data, rest)
+        elif head.body == "eof":
+            self.state = 3
+            if rest < len(data):
+                client.send(data[rest:])
+        else:
+            if rest < len(data):
+                self.reusable = False
+            self._done()
+        if self.client is not None:
+            self.client.flush()
+
+    def _chunk(self, data: bytes, start: int) -> None:
+        assert self.chunked is not None
+        assert self.client is not None
+        try:
+            end = self.chunked.feed(data, start)
+        except BadMessage as exc:
+            self._broken(str(exc))
+            return
+        if end > start:
+            self.client.send(data[start:end] if start or end < len(data) else data)
+        if self.chunked.done:
+            if end < len(data):
+                self.reusable = False
+            self._done()
+
+    def _done(self) -> None:
+        self.state = 4
+        client = self.client
+        if client is not None:
+            client.flush()
+            client.response_done(self)
+
+    def _broken(self, reason: str) -> None:
+        self.reusable = False
+        client = self.client
+        self.transport.abort()  # type: ignore[union-attr]
+        if client is not None:
+            client.upstream_failed(self, reason)
+
+    def eof_received(self) -> bool:
+        if self.state == 3 and self.client is not None:
+            self.reusable = False
+            self._done()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.reusable = False
+        endpoint = self.endpoint
+        if endpoint is not None and self.client is None:
+            with contextlib.suppress(ValueError):
+                endpoint.idle.remove(self)
+        client = self.client
+        if client is not None and client.upstream is self:
+            if self.state == 3:
+                self._done()
+            else:
+                client.upstream_failed(self, str(exc) if exc else "upstream closed the connection")
+
+    def pause_writing(self) -> None:
+        if self.client is not None and self.client.transport is not None:
+            self.client.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.client is not None and self.client.transport is not None:
+            self.client.transport.resume_reading()
+
+
+def take_idle(endpoint: Endpoint) -> HttpUpstream | None:
+    """The most recently used live pooled connection of ``endpoint``, if any."""
+    idle = endpoint.idle
+    while idle:
+        connection = idle.pop()
+        assert isinstance(connection, HttpUpstream)
+        if not connection.closed:
+            return connection
+    return None

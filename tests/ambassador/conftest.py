@@ -1,0 +1,209 @@
+"""Real peers for the ambassador's tests: redis-server, nginx, small asyncio servers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sidecars.testing import HelperProcess
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, host: str = "127.0.0.1", limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            socket.create_connection((host, port), 0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+class Redis:
+    """One redis-server process on 127.0.0.x with a free port."""
+
+    def __init__(self, tmp: Path, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", host, "--save", "",
+             "--appendonly", "no", "--dir", str(tmp)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_port(self.port, host)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def command(self, *args: str) -> str:
+        """Run one command with redis-cli directly against this server."""
+        out = subprocess.run(
+            ["redis-cli", "-h", self.host, "-p", str(self.port), *args],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        return out.stdout.strip()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def redis_factory(tmp_path: Path) -> Iterator[Any]:
+    started: list[Redis] = []
+
+    def make(host: str = "127.0.0.1", port: int | None = None) -> Redis:
+        server = Redis(tmp_path, host, port)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def resp(*args: str) -> bytes:
+    """A redis command in RESP, for clients written with raw sockets."""
+    parts = [f"*{len(args)}\r\n".encode()]
+    for arg in args:
+        data = arg.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+async def redis_call(port: int, *args: str, source: str | None = None) -> bytes:
+    """One command over a fresh connection through the ambassador; the raw reply line(s)."""
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port, local_addr=(source, 0) if source else None
+    )
+    try:
+        writer.write(resp(*args))
+        async with asyncio.timeout(10):
+            first = await reader.readline()
+            if first.startswith(b"$") and first != b"$-1\r\n":
+                return first + await reader.readline()
+            return first
+    finally:
+        writer.close()
+
+
+async def start_ambassador(env: Mapping[str, str], **kwargs: Any) -> HelperProcess:
+    """Start the helper and return once it is ready (every listener bound)."""
+    base = {"AMBASSADOR_DRAIN_DELAY": "0", "AMBASSADOR_CONNECTION_DRAIN": "5s"}
+    proc = await HelperProcess("ambassador", {**base, **env}, **kwargs).start()
+    await proc.wait_ready()
+    return proc
+
+
+@contextlib.asynccontextmanager
+async def ambassador(env: Mapping[str, str], **kwargs: Any) -> AsyncIterator[HelperProcess]:
+    proc = await start_ambassador(env, **kwargs)
+    try:
+        yield proc
+    finally:
+        if proc.process is not None and proc.process.returncode is None:
+            await proc.stop()
+
+
+NGINX_CONF = """
+user root root;
+worker_processes 1;
+error_log {root}/error.log;
+pid {root}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  keepalive_timeout {keepalive};
+  server {{
+    listen 127.0.0.1:{port};
+    root {root}/html;
+    location /echo {{
+      add_header X-Secret hidden;
+      return 200
+        "name={name} xff=$http_x_forwarded_for test=$http_x_test drop=$http_x_drop\\n";
+    }}
+    location /flaky {{ return {flaky} "flaky {name}\\n"; }}
+  }}
+}}
+"""
+
+
+class Nginx:
+    def __init__(self, root: Path, name: str, flaky: int = 200, keepalive: str = "60s") -> None:
+        self.root = root / name
+        (self.root / "html").mkdir(parents=True)
+        os.chmod(root, 0o755)
+        os.chmod(self.root, 0o755)
+        os.chmod(self.root / "html", 0o755)
+        (self.root / "html" / "hello.txt").write_text(f"hello from {name}\n")
+        self.port = free_port()
+        conf = self.root / "nginx.conf"
+        conf.write_text(
+            NGINX_CONF.format(root=self.root, port=self.port, name=name, flaky=flaky,
+                              keepalive=keepalive)
+        )  # fmt: skip
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.root), "-c", str(conf), "-g", "daemon off;"]
+        )
+        wait_port(self.port)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def nginx_factory(tmp_path: Path) -> Iterator[Any]:
+    started: list[Nginx] = []
+
+    def make(name: str, **kwargs: Any) -> Nginx:
+        server = Nginx(tmp_path, name, **kwargs)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def curl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["curl", "-sS", "--max-time", "10", *args], capture_output=True, text=True, timeout=20
+    )
+
+
+async def wait_for(check: Any, limit: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``check`` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + limit
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)

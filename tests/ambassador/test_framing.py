@@ -1,0 +1,90 @@
+"""HTTP/1.1 framing: heads that must be refused, bodies whose end must be found exactly."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sidecars.ambassador.framing import (
+    HOP_BY_HOP,
+    BadMessage,
+    Chunked,
+    line_pattern,
+    parse_head,
+)
+
+
+def test_request_head_framing_and_lookups() -> None:
+    head = parse_head(
+        b"POST /a?b=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nX-Key:  v1 ", request=True
+    )
+    assert head.first == [b"POST", b"/a?b=1", b"HTTP/1.1"]
+    assert (head.body, head.length, head.close) == ("length", 12, False)
+    assert head.get(b"x-key") == b"v1"
+    assert head.get(b"missing") is None
+
+
+def test_connection_header_and_versions_decide_keep_alive() -> None:
+    assert parse_head(b"GET / HTTP/1.1\r\nConnection: close", request=True).close
+    assert parse_head(b"GET / HTTP/1.0", request=True).close
+    assert not parse_head(b"GET / HTTP/1.0\r\nConnection: Keep-Alive", request=True).close
+
+
+def test_response_without_length_reads_to_eof() -> None:
+    assert parse_head(b"HTTP/1.1 200 OK\r\nServer: x", request=False).body == "eof"
+    assert parse_head(b"HTTP/1.1 200", request=False).first[1] == b"200"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET / HTTP/2.0",
+        b"GET /",
+        b"GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked",
+        b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2",
+        b"GET / HTTP/1.1\r\nContent-Length: -1",
+        b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip",
+        b"GET / HTTP/1.1\r\nHost : x",
+        b"GET / HTTP/1.1\r\nX: a\r\n folded",
+    ],
+)
+def test_ambiguous_or_smuggling_heads_are_refused(raw: bytes) -> None:
+    with pytest.raises(BadMessage):
+        parse_head(raw, request=True)
+
+
+def test_hop_by_hop_and_named_headers_are_removed() -> None:
+    head = parse_head(
+        b"GET / HTTP/1.1\r\nConnection: keep-alive, X-Private\r\nX-Private: 1\r\nHost: h",
+        request=True,
+    )
+    assert head.tokens == {b"keep-alive", b"x-private"}
+    assert head.without(line_pattern(HOP_BY_HOP)) == b"GET / HTTP/1.1\r\nHost: h"
+
+
+BODY = b"5\r\nhello\r\n1a;ext=1\r\n" + b"x" * 26 + b"\r\n0\r\nTrailer: t\r\n\r\n"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=len(BODY)), max_size=6))
+def test_chunked_end_is_found_however_the_bytes_are_split(cuts: list[int]) -> None:
+    data = BODY + b"NEXT"
+    points = sorted({0, *[c for c in cuts if c < len(data)], len(data)})
+    chunked = Chunked()
+    consumed = 0
+    for start, end in itertools.pairwise(points):
+        piece = data[start:end]
+        used = chunked.feed(piece)
+        consumed += used
+        if chunked.done:
+            break
+        assert used == len(piece)
+    assert chunked.done
+    assert consumed == len(BODY)
+
+
+def test_bad_chunk_size_is_refused() -> None:
+    with pytest.raises(BadMessage):
+        Chunked().feed(b"zz\r\n")
