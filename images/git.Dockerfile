@@ -8,7 +8,7 @@
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 FROM ${BASE_IMAGE}
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git openssh-client procps tini \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git openssh-client libnss-wrapper procps tini \
     && rm -rf /var/lib/apt/lists/*
 ARG VERSION=0.0.0
 ARG REVISION=unknown

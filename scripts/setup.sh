@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  git openssh-server openssh-client curl
+  git openssh-server openssh-client libnss-wrapper curl
   nginx-light haproxy redis-server redis-tools
   prometheus mtail wrk openssl
 )

@@ -1,16 +1,43 @@
 """Small async helpers that run next to an application: the public API for writing one.
 
 Everything a custom helper needs is importable from here; modules under
-``sidecars.runtime`` are implementation and may change.
+``sidecars.runtime`` are implementation and may change. Names load on first use, so that
+``sidecars probe`` (an image health check run every few seconds) does not import aiohttp.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .runtime.backoff import Backoff
-from .runtime.errors import ConfigError, HelperError, Problem
-from .runtime.helper import Command, HealthCheck, Helper, HelperContext
-from .runtime.lifecycle import run_helper
-from .runtime.settings import Settings, setting
-from .runtime.types import URL, ByteSize, Duration, HostPort, Secret
+
+if TYPE_CHECKING:
+    from .runtime.backoff import Backoff
+    from .runtime.errors import ConfigError, HelperError, Problem
+    from .runtime.helper import Command, HealthCheck, Helper, HelperContext
+    from .runtime.lifecycle import run_helper
+    from .runtime.settings import Settings, setting
+    from .runtime.types import URL, ByteSize, Duration, HostPort, Secret
+
+_HOMES = {
+    "Backoff": "backoff",
+    "ConfigError": "errors",
+    "HelperError": "errors",
+    "Problem": "errors",
+    "Command": "helper",
+    "HealthCheck": "helper",
+    "Helper": "helper",
+    "HelperContext": "helper",
+    "run_helper": "lifecycle",
+    "Settings": "settings",
+    "setting": "settings",
+    "URL": "types",
+    "ByteSize": "types",
+    "Duration": "types",
+    "HostPort": "types",
+    "Secret": "types",
+}
 
 __all__ = [
     "URL",
@@ -31,3 +58,12 @@ __all__ = [
     "run_helper",
     "setting",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'sidecars' has no attribute {name!r}")
+    value = getattr(import_module(f".runtime.{home}", __name__), name)
+    globals()[name] = value
+    return value

@@ -5,15 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .runtime import discovery
-from .runtime.docs import text_table, update_readme
-from .runtime.helper import Helper
-from .runtime.lifecycle import run_helper
 from .runtime.probe import probe
 from .runtime.types import Duration
+
+if TYPE_CHECKING:
+    from .runtime.helper import Helper
 
 __all__ = ["main", "main_for"]
 
@@ -51,6 +50,8 @@ def dispatch(argv: list[str]) -> int:
         return _probe(rest)
     if word == "docs":
         return _docs(rest)
+    from .runtime import discovery
+
     try:
         helper = discovery.load(word)
     except LookupError:
@@ -75,10 +76,14 @@ def _helper_command(helper: type[Helper[Any]], argv: list[str]) -> int:
             )
             return 2
         return command(argv[1:])
+    from .runtime.lifecycle import run_helper
+
     return run_helper(helper)
 
 
 def helper_help(helper: type[Helper[Any]]) -> str:
+    from .runtime.docs import text_table
+
     lines = [f"sidecars {helper.name}: {helper.description()}", ""]
     if helper.commands:
         lines += [f"commands: {', '.join(helper.commands)}", ""]
@@ -87,6 +92,8 @@ def helper_help(helper: type[Helper[Any]]) -> str:
 
 
 def _listing() -> str:
+    from .runtime import discovery
+
     rows = []
     for name in discovery.available():
         try:
@@ -115,6 +122,9 @@ def _docs(argv: list[str]) -> int:
     if len(argv) != 2 or argv[0] not in ("--check", "--write"):
         print("usage: sidecars docs (--check | --write) README.md", file=sys.stderr)
         return 2
+    from .runtime import discovery
+    from .runtime.docs import update_readme
+
     path = Path(argv[1])
     current = path.read_text(encoding="utf-8")
     loaders = {name: ep.load for name, ep in discovery.available().items()}

@@ -8,8 +8,11 @@ credentials do not show in ``ps``.
 
 from __future__ import annotations
 
+import glob
 import os
+import pwd
 import shlex
+from functools import cache
 from pathlib import Path
 
 from .settings import GitSyncSettings
@@ -38,11 +41,40 @@ _HOME_CONFIG = "[safe]\n\tdirectory = *\n"
 def prepare_home(home: Path) -> None:
     """Git clears ``GIT_CONFIG_*`` for the ``upload-pack`` of a file:// remote, so the one
     setting it needs there (trusting a repository another UID owns) goes in HOME's config."""
-    path = home / ".gitconfig"
-    if not path.exists() or path.read_text() != _HOME_CONFIG:
-        tmp = home / ".gitconfig.tmp"
-        tmp.write_text(_HOME_CONFIG)
+    _write(home / ".gitconfig", _HOME_CONFIG)
+    if identity_environment(home):
+        uid, gid = os.getuid(), os.getgid()
+        _write(home / "passwd", f"gitsync:x:{uid}:{gid}:gitsync:{home}:/bin/sh\n")
+        _write(home / "group", f"gitsync:x:{gid}:\n")
+
+
+def _write(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text)
         os.replace(tmp, path)
+
+
+@cache
+def _nss_wrapper() -> str | None:
+    found = glob.glob("/usr/lib/*/libnss_wrapper.so") + glob.glob("/usr/lib*/libnss_wrapper.so")
+    return found[0] if found else None
+
+
+def identity_environment(home: Path) -> dict[str, str]:
+    """ssh exits with "No user exists for uid" when the UID has no passwd entry (a random
+    UID given by the platform); nss_wrapper, where installed, lends it one from our files."""
+    try:
+        pwd.getpwuid(os.getuid())
+    except KeyError:
+        library = _nss_wrapper()
+        if library is not None:
+            return {
+                "LD_PRELOAD": library,
+                "NSS_WRAPPER_PASSWD": str(home / "passwd"),
+                "NSS_WRAPPER_GROUP": str(home / "group"),
+            }
+    return {}
 
 
 def ssh_command(settings: GitSyncSettings) -> str:
@@ -70,6 +102,7 @@ def git_environment(settings: GitSyncSettings, state: Path) -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_SSH_COMMAND": ssh_command(settings),
         "GIT_OPTIONAL_LOCKS": "0",
+        **identity_environment(home),
     }
     if settings.username or settings.password:
         config["credential.helper"] = _CREDENTIAL_HELPER

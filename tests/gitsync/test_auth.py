@@ -225,7 +225,7 @@ async def test_http_basic_auth_with_a_password_file(
 
 
 def test_any_uid_without_a_passwd_entry_or_writable_home(
-    daemon: GitDaemon, upstream: Upstream
+    daemon: GitDaemon, upstream: Upstream, sshd: Sshd
 ) -> None:
     """The OpenShift case: a random UID without a passwd entry, HOME unusable.
     CAP_DAC_READ_SEARCH only lets that UID start the interpreter kept under /root; it
@@ -271,5 +271,24 @@ def test_any_uid_without_a_passwd_entry_or_writable_home(
         )
         assert done.returncode == 0, done.stderr
         assert published(root, "theirs") == theirs.head()
+
+        # ssh refuses a UID with no passwd entry unless nss_wrapper lends it one
+        key = public / "key"
+        shutil.copy(sshd.key, key)
+        os.chown(key, 54321, 54321)
+        key.chmod(0o600)
+        env["GITSYNC_REPO"] = sshd.url(upstream)
+        env["GITSYNC_LINK"] = "over-ssh"
+        env["GITSYNC_SSH_KEY_FILE"] = str(key)
+        env["GITSYNC_SSH_KNOWN_HOSTS_FILE"] = str(sshd.known_hosts)
+        done = subprocess.run(
+            [*argv, sys.executable, "-m", "sidecars", "gitsync"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert published(root, "over-ssh") == upstream.head()
     finally:
         shutil.rmtree(public, ignore_errors=True)
