@@ -247,13 +247,12 @@ def test_any_uid_without_a_passwd_entry_or_writable_home(
         caps = "+dac_read_search"
         argv = ["setpriv", "--reuid=54321", "--regid=54321", "--clear-groups"]
         argv += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
-        done = subprocess.run(
-            [*argv, sys.executable, "-m", "sidecars", "gitsync"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+
+        def as_that_uid(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+            command = [*argv, sys.executable, "-m", "sidecars", "gitsync"]
+            return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+        done = as_that_uid(env)
         assert done.returncode == 0, done.stderr
         assert published(root) == upstream.head()
         assert (root / "current" / "README").stat().st_uid == 54321
@@ -262,13 +261,7 @@ def test_any_uid_without_a_passwd_entry_or_writable_home(
         theirs = make_upstream(public, "theirs")
         env["GITSYNC_REPO"] = theirs.url()
         env["GITSYNC_LINK"] = "theirs"
-        done = subprocess.run(
-            [*argv, sys.executable, "-m", "sidecars", "gitsync"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = as_that_uid(env)
         assert done.returncode == 0, done.stderr
         assert published(root, "theirs") == theirs.head()
 
@@ -281,13 +274,7 @@ def test_any_uid_without_a_passwd_entry_or_writable_home(
         env["GITSYNC_LINK"] = "over-ssh"
         env["GITSYNC_SSH_KEY_FILE"] = str(key)
         env["GITSYNC_SSH_KNOWN_HOSTS_FILE"] = str(sshd.known_hosts)
-        done = subprocess.run(
-            [*argv, sys.executable, "-m", "sidecars", "gitsync"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = as_that_uid(env)
         assert done.returncode == 0, done.stderr
         assert published(root, "over-ssh") == upstream.head()
     finally:
