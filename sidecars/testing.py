@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +25,7 @@ from prometheus_client.samples import Sample
 
 from .runtime import discovery
 
-__all__ = ["HelperProcess"]
+__all__ = ["HelperProcess", "eventually", "free_port", "wait_port"]
 
 
 class HelperProcess:
@@ -192,3 +194,37 @@ class HelperProcess:
             self.process.kill()
             await self.process.wait()
             raise
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now, for a peer the test starts."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_port(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    """Block until something accepts connections on ``host:port``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), 0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port}") from None
+            time.sleep(0.02)
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    """Poll ``check`` (plain or async) until it returns something truthy; tests poll, not sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        await asyncio.sleep(0.05)

@@ -1,6 +1,5 @@
 """The ``sidecars`` command as a user types it."""
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -8,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sidecars.testing import free_port
 from sidecars.waitfor import WaitForSettings
 
 
@@ -95,12 +95,6 @@ def http_server() -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_probe_exits_0_on_2xx_and_1_otherwise(http_server: str) -> None:
     assert sidecars("probe", f"{http_server}/204").returncode == 0
     failed = sidecars("probe", f"{http_server}/503")
@@ -109,7 +103,7 @@ def test_probe_exits_0_on_2xx_and_1_otherwise(http_server: str) -> None:
 
 
 def test_probe_of_a_closed_port_exits_1() -> None:
-    result = sidecars("probe", f"http://127.0.0.1:{_free_port()}/", "--timeout", "2s")
+    result = sidecars("probe", f"http://127.0.0.1:{free_port()}/", "--timeout", "2s")
     assert result.returncode == 1
     assert "refused" in result.stderr.lower()
 

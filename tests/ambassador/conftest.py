@@ -5,34 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sidecars.testing import HelperProcess
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_port(port: int, host: str = "127.0.0.1", limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while True:
-        try:
-            socket.create_connection((host, port), 0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
+from sidecars.testing import HelperProcess, eventually, free_port, wait_port
 
 
 class Redis:
@@ -196,14 +176,4 @@ def curl(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def wait_for(check: Any, limit: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy."""
-    deadline = time.monotonic() + limit
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+    return await eventually(check, limit, what)

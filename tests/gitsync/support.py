@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
-import socket
 import subprocess
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sidecars.testing import HelperProcess
+from sidecars.testing import HelperProcess, eventually
+from sidecars.testing import free_port as free_port
+from sidecars.testing import wait_port as wait_port
+
+until = eventually
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "test",
@@ -37,24 +36,6 @@ def git(*args: str, cwd: Path | None = None) -> str:
     if done.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {done.stderr}")
     return done.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @dataclass
@@ -118,20 +99,6 @@ def base_env(root: Path, url: str, **extra: str) -> dict[str, str]:
     env = {"GITSYNC_REPO": url, "GITSYNC_ROOT": str(root), "GITSYNC_PERIOD": "100ms"}
     env.update({f"GITSYNC_{key.upper()}": value for key, value in extra.items()})
     return env
-
-
-async def until(check: Callable[[], object], timeout: float = 20.0, what: str = "") -> object:
-    """Poll ``check`` (plain or async) until it returns something truthy, at most ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or check}")
-        await asyncio.sleep(0.05)
 
 
 async def metric(proc: HelperProcess, name: str, **labels: str) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sidecars.testing import HelperProcess
+from sidecars.testing import HelperProcess, free_port
 
 DETAILED = (
     '$host $upstream_addr [$time_local] "$request" $status $request_length $bytes_sent '
@@ -28,12 +28,6 @@ REFERENCE = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
     '"$http_referer" "$http_user_agent" $request_time $upstream_response_time'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Nginx:

@@ -1,22 +1,15 @@
 """waitfor as a real process against real listeners on 127.0.0.1."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from sidecars.testing import HelperProcess
+from sidecars.testing import HelperProcess, free_port
 
 FAST = {"WAITFOR_INTERVAL": "50ms", "WAITFOR_MAX_INTERVAL": "200ms"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
