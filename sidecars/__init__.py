@@ -2,7 +2,7 @@
 
 Everything a custom helper needs is importable from here; modules under
 ``sidecars.runtime`` are implementation and may change. Names load on first use, so that
-``sidecars probe`` (an image health check run every few seconds) does not import aiohttp.
+``sidecars probe`` (an image health check run every few seconds) imports no more than it needs.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .runtime.lifecycle import run_helper
     from .runtime.settings import Settings, setting
     from .runtime.types import URL, ByteSize, Duration, HostPort, Secret
+    from .runtime.web import Handler, Headers, Request, Response
 
 _HOMES = {
     "Backoff": "backoff",
@@ -37,6 +38,10 @@ _HOMES = {
     "Duration": "types",
     "HostPort": "types",
     "Secret": "types",
+    "Handler": "web",
+    "Headers": "web",
+    "Request": "web",
+    "Response": "web",
 }
 
 __all__ = [
@@ -46,12 +51,16 @@ __all__ = [
     "Command",
     "ConfigError",
     "Duration",
+    "Handler",
+    "Headers",
     "HealthCheck",
     "Helper",
     "HelperContext",
     "HelperError",
     "HostPort",
     "Problem",
+    "Request",
+    "Response",
     "Secret",
     "Settings",
     "__version__",

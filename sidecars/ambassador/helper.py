@@ -6,9 +6,7 @@ import asyncio
 import resource
 from collections.abc import Callable
 
-from aiohttp import web
-
-from sidecars import ConfigError, Helper, HelperContext
+from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
 from .config import load_listeners
 from .http import HttpClient
@@ -32,9 +30,9 @@ class Ambassador(Helper[AmbassadorSettings]):
         listeners = [Listener(config, ctx.log) for config in load_listeners(settings)]
         ctx.registry.register(AmbassadorCollector(listeners))
 
-        async def quit_handler(request: web.Request) -> web.Response:
+        async def quit_handler(request: Request) -> Response:
             ctx.shutdown("quitquitquit")
-            return web.Response(text="stopping\n")
+            return Response("stopping\n")
 
         ctx.add_route("POST", "/quitquitquit", quit_handler)
         try:

@@ -5,11 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
 
-from aiohttp import web
-
-from sidecars import Backoff, ConfigError, Helper, HelperContext, HelperError
+from sidecars import (
+    Backoff,
+    ConfigError,
+    Handler,
+    Helper,
+    HelperContext,
+    HelperError,
+    Request,
+    Response,
+)
 
 from .hooks import Hooks
 from .metrics import GitSyncCollector, GitSyncStats
@@ -114,18 +120,17 @@ async def _pause(
 
 def _trigger(
     secret: str, stats: GitSyncStats, wake: asyncio.Event, ctx: HelperContext[GitSyncSettings]
-) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    async def handle(request: web.Request) -> web.Response:
-        body = await request.read()
-        outcome = authorize(request.headers, body, secret)
+) -> Handler:
+    async def handle(request: Request) -> Response:
+        outcome = authorize(request.headers, request.body, secret)
         stats.triggers[outcome] += 1
         if outcome != "accepted":
             ctx.log.warning(
                 "sync trigger refused", extra={"reason": outcome, "peer": request.remote}
             )
-            return web.json_response({"status": outcome}, status=_STATUS[outcome])
+            return Response.json({"status": outcome}, status=_STATUS[outcome])
         wake.set()
-        return web.json_response({"status": "accepted"}, status=202)
+        return Response.json({"status": "accepted"}, status=202)
 
     return handle
 

@@ -8,20 +8,17 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import ClassVar, Generic, TypeVar
 
-from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from .settings import Settings
+from .web import Handler
 
-__all__ = ["Command", "HealthCheck", "Helper", "HelperContext"]
+__all__ = ["Command", "Handler", "HealthCheck", "Helper", "HelperContext"]
 
 S = TypeVar("S", bound=Settings)
 
 HealthCheck = Callable[[], str | None]
 """Returns ``None`` while healthy, else the reason ``/healthz`` reports."""
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-"""An admin route's handler."""
 
 Command = Callable[[Sequence[str]], int]
 """An extra CLI word of a helper (``sidecars nginxlog check FILE``): argv in, exit code out."""

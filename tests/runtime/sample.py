@@ -5,9 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from aiohttp import web
-
-from sidecars import ConfigError, Duration, Helper, HelperContext, HelperError, Settings, setting
+from sidecars import (
+    ConfigError,
+    Duration,
+    Helper,
+    HelperContext,
+    HelperError,
+    Request,
+    Response,
+    Settings,
+    setting,
+)
 
 
 class SampleSettings(Settings, prefix="SAMPLE_", admin_port=0):
@@ -34,9 +42,9 @@ class Sample(Helper[SampleSettings]):
             reloads += 1
             ctx.log.info("reloaded", extra={"reloads": reloads})
 
-        async def quit_handler(request: web.Request) -> web.Response:
+        async def quit_handler(request: Request) -> Response:
             ctx.shutdown("quit requested")
-            return web.Response(text="bye\n")
+            return Response("bye\n")
 
         ctx.on_reload(on_reload)
         ctx.add_route("POST", "/quit", quit_handler)

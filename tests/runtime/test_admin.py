@@ -1,12 +1,14 @@
+import asyncio
+import subprocess
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from sidecars import HelperContext, HostPort, Settings
+from sidecars import HelperContext, HostPort, Request, Response, Settings
 from sidecars.runtime.admin import AdminServer
+from sidecars.runtime.httpserver import MAX_BODY
 from sidecars.runtime.metrics import RuntimeCollector, new_registry
 
 
@@ -78,13 +80,113 @@ async def test_metrics_speak_openmetrics_when_asked(served: Served) -> None:
 
 async def test_routes_added_after_start_are_served(served: Served) -> None:
     ctx, url, session = served
+    seen: list[Request] = []
 
-    async def trigger(request: web.Request) -> web.Response:
-        return web.Response(status=202, text="queued\n")
+    async def trigger(request: Request) -> Response:
+        seen.append(request)
+        return Response.json({"got": request.json()}, status=202)
 
     ctx.add_route("POST", "/sync", trigger)
-    async with session.post(url + "/sync") as response:
-        assert (response.status, await response.text()) == (202, "queued\n")
-    async with session.get(url + "/sync") as response:
-        assert response.status == 405
+    async with session.post(url + "/sync?now=1", json={"a": 1}, headers={"X-Tag": "t"}) as reply:
+        assert (reply.status, await reply.json()) == (202, {"got": {"a": 1}})
+    (request,) = seen
+    assert (request.method, request.path, request.query) == ("POST", "/sync", "now=1")
+    assert request.headers["x-TAG"] == "t"
+    assert request.remote == "127.0.0.1"
+    async with session.get(url + "/sync") as reply:
+        assert reply.status == 405
+        assert reply.headers["Allow"] == "POST"
     assert (await _get(session, url + "/nothing"))[0] == 404
+
+
+async def test_a_failing_route_answers_500_and_the_server_goes_on(served: Served) -> None:
+    ctx, url, session = served
+
+    async def broken(request: Request) -> Response:
+        raise RuntimeError("bug in a handler")
+
+    ctx.add_route("GET", "/broken", broken)
+    assert await _get(session, url + "/broken") == (500, "internal error\n")
+    assert await _get(session, url + "/healthz") == (200, "ok\n")
+
+
+def _curl(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["curl", "-sS", "--max-time", "20", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        input=input,
+    )
+
+
+async def test_curl_keeps_one_connection_and_waits_for_100_continue(served: Served) -> None:
+    ctx, url, _ = served
+    sizes: list[int] = []
+
+    async def upload(request: Request) -> Response:
+        sizes.append(len(request.body))
+        return Response(f"{len(request.body)}\n")
+
+    ctx.add_route("PUT", "/upload", upload)
+    body = "x" * 100_000
+    upload_url, head_url = url + "/upload", url + "/healthz"
+    done = await asyncio.to_thread(
+        lambda: _curl(
+            "-v",
+            "-T",
+            "-",
+            "-H",
+            "Expect: 100-continue",
+            upload_url,
+            "--next",
+            "-I",
+            head_url,
+            input=body,
+        )
+    )
+    assert done.stdout.startswith("100000\n"), done.stderr
+    assert "HTTP/1.1 100 Continue" in done.stderr
+    assert "Re-using existing connection" in done.stderr or "Reusing" in done.stderr
+    assert sizes == [100_000]
+    assert "content-length: 3" in done.stdout.lower()
+
+
+async def test_bodies_over_the_cap_are_refused_with_413(served: Served) -> None:
+    ctx, url, session = served
+
+    async def take(request: Request) -> Response:
+        return Response("taken\n")
+
+    ctx.add_route("POST", "/take", take)
+    async with session.post(url + "/take", data=b"x" * (MAX_BODY + 1)) as reply:
+        assert reply.status == 413
+
+
+async def test_garbage_gets_400_and_a_trickling_client_is_cut_off() -> None:
+    ctx: HelperContext[Plain] = HelperContext("plain", Plain.from_env({}), new_registry())
+    admin = AdminServer(ctx)
+    admin.server.request_timeout = 0.5
+    url = await admin.start(HostPort("127.0.0.1", 0))
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+        assert (await asyncio.wait_for(reader.read(), 10)).startswith(b"HTTP/1.1 400 ")
+        writer.close()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        writer.close()
+    finally:
+        await admin.stop()
+
+
+async def test_large_metrics_are_gzipped_when_the_scraper_asks(served: Served) -> None:
+    _, url, _ = served
+    done = await asyncio.to_thread(
+        _curl, "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", url + "/metrics"
+    )
+    assert "content-encoding: gzip" in done.stdout.lower()
+    plain = await asyncio.to_thread(_curl, "--compressed", url + "/metrics")
+    assert "process_resident_memory_bytes" in plain.stdout

@@ -2,9 +2,17 @@
 
 from typing import assert_type
 
-from aiohttp import web
-
-from sidecars import Duration, Helper, HelperContext, HostPort, Secret, Settings, setting
+from sidecars import (
+    Duration,
+    Helper,
+    HelperContext,
+    HostPort,
+    Request,
+    Response,
+    Secret,
+    Settings,
+    setting,
+)
 
 
 class Example(Settings, prefix="EX_", admin_port=9999):
@@ -31,8 +39,8 @@ class ExampleHelper(Helper[Example]):
     async def run(self, ctx: HelperContext[Example]) -> None:
         assert_type(ctx.settings.wait, Duration)
 
-        async def handler(request: web.Request) -> web.Response:
-            return web.Response()
+        async def handler(request: Request) -> Response:
+            return Response()
 
         ctx.add_route("POST", "/x", handler)
         ctx.ready()
