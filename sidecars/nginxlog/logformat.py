@@ -176,7 +176,7 @@ class LogFormat:
                 text = f"(?:{plain})"
             parts.append(text)
             tokens.append(Token(None, name, _STRICT.get(name, plain)))
-        parts.append("()()$")
+        parts.append("()" * max(0, 2 - len(fields)) + "$")
         regex = re.compile("".join(parts).encode(), re.MULTILINE)
         return Pattern(regex=regex, fields=tuple(fields), tokens=tuple(tokens))
 

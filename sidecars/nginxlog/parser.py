@@ -17,7 +17,7 @@ from .variables import FIELD_SOURCES
 __all__ = ["JsonLinesParser", "LineParser", "Parser", "Rows"]
 
 Rows = list[tuple[bytes, ...]]
-"""The captured fields of each line that matched, two empty padding fields at the end."""
+"""The captured fields of each line that matched."""
 
 _SMALL = 16
 _SLICE = 32 << 10
@@ -84,7 +84,7 @@ class JsonLinesParser:
                 bad.append(line)
                 continue
             values = [self._field(record, name) for name in self.fields]
-            rows.append((*values, b"", b""))
+            rows.append(tuple(values))
         return len(lines)
 
     def _field(self, record: dict[str, Any], name: str) -> bytes:
