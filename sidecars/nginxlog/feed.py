@@ -33,14 +33,14 @@ class Feed:
         self._last_report = -_REPORT_EVERY
         self._bad: list[bytes] = []
 
-    def lines(self, chunk: bytes) -> None:
-        """Count every line of ``chunk``, which holds whole lines each ending in a newline."""
+    def lines(self, chunk: bytes, end: int | None = None) -> None:
+        """Count every line of ``chunk[:end]``: whole lines, each ending in a newline."""
         bad = self._bad
         found: Rows = []
-        count = self.parser.scan(chunk, found, bad)
+        count = self.parser.scan(chunk, found, bad, end)
         self.tally.add(found)
         self.stats.lines += count
-        self.stats.bytes += len(chunk)
+        self.stats.bytes += len(chunk) if end is None else end
         if bad:
             self.tally.store.parse_errors += len(bad)
             self._report(bad)

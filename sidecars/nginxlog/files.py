@@ -190,7 +190,7 @@ class FileFollower:
         buffer = entry.partial + data if entry.partial else data
         cut = buffer.rfind(b"\n") + 1
         if cut:
-            self.feed.lines(buffer[:cut])
+            self.feed.lines(buffer, cut)
         entry.partial = buffer[cut:]
         if len(entry.partial) > self.max_line:
             self.feed.too_long()

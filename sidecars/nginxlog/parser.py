@@ -31,39 +31,41 @@ class LineParser:
         self.fields = self.pattern.fields
         self.regex = self.pattern.regex
 
-    def scan(self, chunk: bytes, rows: Rows, bad: list[bytes]) -> int:
-        """Count the fields of every line of ``chunk`` (whole lines, each ending in a
+    def scan(self, chunk: bytes, rows: Rows, bad: list[bytes], end: int | None = None) -> int:
+        """Count the fields of every line of ``chunk[:end]`` (whole lines, each ending in a
         newline) into ``rows``, append lines that do not match to ``bad``; the line count.
 
-        Slices of about ``_SLICE`` bytes keep the cost of finding a bad line small."""
-        if len(chunk) <= _SLICE:
-            return self._scan(chunk, rows, bad)
+        Slices of about ``_SLICE`` bytes keep the cost of finding a bad line small; they
+        are searched in place (``pos``/``endpos``), never copied."""
+        end = len(chunk) if end is None else end
         lines, start = 0, 0
-        while start < len(chunk):
-            end = chunk.find(b"\n", start + _SLICE) + 1 or len(chunk)
-            lines += self._scan(chunk[start:end], rows, bad)
-            start = end
+        while start < end:
+            stop = chunk.find(b"\n", start + _SLICE, end) + 1 or end
+            lines += self._scan(chunk, start, stop, rows, bad)
+            start = stop
         return lines
 
-    def _scan(self, chunk: bytes, rows: Rows, bad: list[bytes]) -> int:
-        lines = chunk.count(b"\n")
-        found = self.regex.findall(chunk)
+    def _scan(self, chunk: bytes, start: int, end: int, rows: Rows, bad: list[bytes]) -> int:
+        lines = chunk.count(b"\n", start, end)
+        found = self.regex.findall(chunk, start, end)
         if len(found) == lines:
             rows.extend(found)
             return lines
         if lines <= _SMALL:
             match = self.regex.match
-            for line in chunk.split(b"\n")[:-1]:
+            for line in chunk[start:end].split(b"\n")[:-1]:
                 hit = match(line)
                 if hit is None:
                     bad.append(line)
                 else:
                     rows.append(hit.groups())
             return lines
-        middle = chunk.find(b"\n", len(chunk) // 2) + 1
-        if middle <= 0 or middle >= len(chunk):
-            middle = chunk.find(b"\n") + 1
-        return self._scan(chunk[:middle], rows, bad) + self._scan(chunk[middle:], rows, bad)
+        middle = chunk.find(b"\n", (start + end) // 2, end) + 1
+        if middle <= start or middle >= end:
+            middle = chunk.find(b"\n", start, end) + 1
+        return self._scan(chunk, start, middle, rows, bad) + self._scan(
+            chunk, middle, end, rows, bad
+        )
 
 
 class JsonLinesParser:
@@ -73,8 +75,8 @@ class JsonLinesParser:
         self.fields = tuple(sorted(wanted & set(FIELD_SOURCES)))
         self.sources = {name: FIELD_SOURCES[name] for name in self.fields}
 
-    def scan(self, chunk: bytes, rows: Rows, bad: list[bytes]) -> int:
-        lines = chunk.split(b"\n")[:-1]
+    def scan(self, chunk: bytes, rows: Rows, bad: list[bytes], end: int | None = None) -> int:
+        lines = chunk[:end].split(b"\n")[:-1]
         for line in lines:
             try:
                 record = json.loads(line)
