@@ -49,6 +49,8 @@ class HttpServer:
         self.request_timeout = request_timeout
         self.server: asyncio.Server | None = None
         self.connections: set[asyncio.Task[None]] = set()
+        self.busy: set[asyncio.Task[None]] = set()
+        self.closing = False
 
     async def start(self, host: str | None, port: int) -> tuple[str, int]:
         """Bind and serve; returns the address bound (port 0 picks a free one)."""
@@ -56,14 +58,21 @@ class HttpServer:
         bound: tuple[str, int] = self.server.sockets[0].getsockname()[:2]
         return bound
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 2.0) -> None:
+        """Stop listening, close idle connections, give requests in progress ``grace``
+        seconds to be answered, then cancel what is left."""
         if self.server is None:
             return
+        self.closing = True
         self.server.close()
-        for task in list(self.connections):
+        for task in self.connections - self.busy:
             task.cancel()
         if self.connections:
-            await asyncio.wait(self.connections, timeout=2.0)
+            await asyncio.wait(self.connections, timeout=grace)
+        for task in self.connections:
+            task.cancel()
+        if self.connections:
+            await asyncio.wait(self.connections, timeout=grace)
         await self.server.wait_closed()
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -74,7 +83,7 @@ class HttpServer:
         peer = writer.get_extra_info("peername")
         remote = str(peer[0]) if isinstance(peer, tuple) else None
         try:
-            while await self._exchange(conn, reader, writer, remote):
+            while await self._exchange(conn, reader, writer, remote) and not self.closing:
                 conn.start_next_cycle()
         except (ConnectionError, TimeoutError, h11.ProtocolError):
             pass
@@ -104,12 +113,17 @@ class HttpServer:
         else:
             if request is None:
                 return False
-            response = await self._answer(request)
-        if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
-            return False
-        _send(conn, writer, request, response)
-        await writer.drain()
-        return _reusable(conn)
+            task = asyncio.current_task()
+            assert task is not None
+            self.busy.add(task)
+            try:
+                response = await self._answer(request)
+                if self.closing:
+                    response.headers["Connection"] = "close"
+                return await _reply(conn, writer, request, response)
+            finally:
+                self.busy.discard(task)
+        return await _reply(conn, writer, request, response)
 
     async def _answer(self, request: Request) -> Response:
         try:
@@ -117,6 +131,20 @@ class HttpServer:
         except Exception:
             log.exception("admin route failed", extra={"path": request.path})
             return Response("internal error\n", 500)
+
+
+async def _reply(
+    conn: h11.Connection,
+    writer: asyncio.StreamWriter,
+    request: Request | None,
+    response: Response,
+) -> bool:
+    """Send ``response``; whether the connection may carry another request."""
+    if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+        return False
+    _send(conn, writer, request, response)
+    await writer.drain()
+    return _reusable(conn)
 
 
 def _reusable(conn: h11.Connection) -> bool:

@@ -190,3 +190,34 @@ async def test_large_metrics_are_gzipped_when_the_scraper_asks(served: Served) -
     assert "content-encoding: gzip" in done.stdout.lower()
     plain = await asyncio.to_thread(_curl, "--compressed", url + "/metrics")
     assert "process_resident_memory_bytes" in plain.stdout
+
+
+async def test_stop_answers_a_request_in_progress_and_closes_idle_connections() -> None:
+    ctx: HelperContext[Plain] = HelperContext("plain", Plain.from_env({}), new_registry())
+    admin = AdminServer(ctx)
+    url = await admin.start(HostPort("127.0.0.1", 0))
+    port = int(url.rsplit(":", 1)[1])
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(request: Request) -> Response:
+        started.set()
+        await release.wait()
+        return Response("done\n")
+
+    ctx.add_route("GET", "/slow", slow)
+    idle_reader, idle_writer = await asyncio.open_connection("127.0.0.1", port)
+    idle_writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"200 OK" in await asyncio.wait_for(idle_reader.readuntil(b"ok\n"), 10)
+    busy_reader, busy_writer = await asyncio.open_connection("127.0.0.1", port)
+    busy_writer.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+    await asyncio.wait_for(started.wait(), 10)
+    stopping = asyncio.create_task(admin.stop())
+    assert await asyncio.wait_for(idle_reader.read(), 10) == b""
+    release.set()
+    answer = await asyncio.wait_for(busy_reader.read(), 10)
+    assert answer.startswith(b"HTTP/1.1 200 OK")
+    assert b"connection: close" in answer.lower()
+    assert answer.endswith(b"done\n")
+    await asyncio.wait_for(stopping, 10)
+    idle_writer.close()
+    busy_writer.close()
