@@ -190,10 +190,15 @@ def run_helper(log: Path, lines: int, metrics: str, work: Path) -> dict[str, flo
     }
 
 
-def run_mtail(log: Path, lines: int, work: Path) -> dict[str, float]:
+def mtail_programs(work: Path) -> Path:
     progs = work / "progs"
     progs.mkdir(exist_ok=True)
     (progs / "nginx.mtail").write_text(MTAIL_PROGRAM)
+    return progs
+
+
+def run_mtail(log: Path, lines: int, work: Path) -> dict[str, float]:
+    progs = mtail_programs(work)
     started = time.monotonic()
     process = subprocess.Popen(
         ["mtail", "--progs", str(progs), "--logs", str(log), "--one_shot"],
@@ -248,7 +253,7 @@ http {{
     )
     helper_port = free_port()
     helper = start_helper(helper_env(str(log), helper_port, "count,response_time", "end"))
-    progs = work / "progs"
+    progs = mtail_programs(work)
     mtail_port = free_port()
     mtail = subprocess.Popen(
         ["mtail", "--progs", str(progs), "--logs", str(log), "--port", str(mtail_port),
@@ -299,53 +304,71 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--only", choices=["read", "follow"], help="run one of the two parts")
     args = parser.parse_args()
     for tool in ("mtail", "nginx", "wrk"):
         if shutil.which(tool) is None:
             sys.exit(f"needs {tool} (bash scripts/setup.sh installs it)")
     with tempfile.TemporaryDirectory(prefix="nginxlog-bench-") as tmp:
         work = Path(tmp)
-        log = work / "reference.log"
-        generate(log, args.lines)
-        size = log.stat().st_size
-        print(f"reference file: {args.lines:,} lines, {size / args.lines:.0f} bytes a line")
-        mtail = run_mtail(log, args.lines, work)
-        ours = run_helper(log, args.lines, "count,response_time", work)
-        full = run_helper(
-            log,
-            args.lines,
-            "count,response_size,request_size,response_time,upstream_time",
-            work,
-        )
-        n = args.lines
+        if args.only != "follow":
+            read_from_beginning(work, args.lines)
+        if args.only != "read":
+            report_follow(follow_nginx(work, args.wrk_seconds))
 
-        def row(name: str, cpu: float, rss: float) -> None:
-            print(f"  {name:<44} {n / cpu:>12,.0f} lines/CPU-s  {cpu:6.2f} CPU-s  {rss:5.1f} MB")
 
-        print("read from the beginning (count by method/status, time histogram, errors):")
-        row("mtail", mtail["cpu"], mtail["rss"])
-        row("sidecars nginxlog (start-up included)", ours["cpu"], ours["rss"])
-        row("sidecars nginxlog (start-up excluded)", ours["cpu"] - ours["startup"], ours["rss"])
-        row("sidecars nginxlog, all default metrics", full["cpu"], full["rss"])
-        print(
-            f"  start-up of the helper: {ours['startup']:.2f} CPU-s, idle RSS "
-            f"{ours['idle_rss']:.1f} MB (runtime, aiohttp, prometheus-client, uvloop)"
-        )
-        print(
-            f"  ratio nginxlog/mtail lines per CPU-second: {mtail['cpu'] / ours['cpu']:.2f}x "
-            f"(start-up excluded {mtail['cpu'] / (ours['cpu'] - ours['startup']):.2f}x); "
-            f"all metrics {mtail['cpu'] / full['cpu']:.2f}x"
-        )
-        follow = follow_nginx(work, args.wrk_seconds)
-        print(
-            f"following nginx under wrk: {follow['requests']:,} requests "
-            f"({follow['wrk_rate']:,.0f}/s) in {follow['elapsed']:.1f}s, "
-            f"{follow['counted']:,.0f} counted by the helper"
-        )
-        print(
-            f"  CPU share: sidecars nginxlog {100 * follow['helper_share']:.1f}% of a core, "
-            f"mtail {100 * follow['mtail_share']:.1f}%"
-        )
+def read_from_beginning(work: Path, lines: int) -> None:
+    log = work / "reference.log"
+    generate(log, lines)
+    size = log.stat().st_size
+    print(f"reference file: {lines:,} lines, {size / lines:.0f} bytes a line")
+    mtail = run_mtail(log, lines, work)
+    ours = run_helper(log, lines, "count,response_time", work)
+    full = run_helper(
+        log,
+        lines,
+        "count,response_size,request_size,response_time,upstream_time",
+        work,
+    )
+    n = lines
+
+    def row(name: str, cpu: float, rss: float) -> None:
+        print(f"  {name:<44} {n / cpu:>12,.0f} lines/CPU-s  {cpu:6.2f} CPU-s  {rss:5.1f} MB")
+
+    print("read from the beginning (count by method/status, time histogram, errors):")
+    row("mtail", mtail["cpu"], mtail["rss"])
+    row("sidecars nginxlog (start-up included)", ours["cpu"], ours["rss"])
+    row("sidecars nginxlog (start-up excluded)", ours["cpu"] - ours["startup"], ours["rss"])
+    row("sidecars nginxlog, all default metrics", full["cpu"], full["rss"])
+    print(
+        f"  start-up of the helper: {ours['startup']:.2f} CPU-s, idle RSS "
+        f"{ours['idle_rss']:.1f} MB (Python, runtime, prometheus-client, uvloop, watchfiles)"
+    )
+    print(
+        f"  ratio nginxlog/mtail lines per CPU-second: {mtail['cpu'] / ours['cpu']:.2f}x "
+        f"(start-up excluded {mtail['cpu'] / (ours['cpu'] - ours['startup']):.2f}x); "
+        f"all metrics {mtail['cpu'] / full['cpu']:.2f}x"
+    )
+
+
+def report_follow(follow: dict[str, float]) -> None:
+    print(
+        f"following nginx under wrk: {follow['requests']:,} requests "
+        f"({follow['wrk_rate']:,.0f}/s) in {follow['elapsed']:.1f}s, "
+        f"{follow['counted']:,.0f} counted by the helper"
+    )
+    print(
+        f"  CPU share: sidecars nginxlog {100 * follow['helper_share']:.1f}% of a core, "
+        f"mtail {100 * follow['mtail_share']:.1f}%"
+    )
+    per_line = {
+        k: follow[f"{k}_share"] * follow["elapsed"] / follow["requests"]
+        for k in ("helper", "mtail")
+    }
+    print(
+        f"  CPU per line: sidecars nginxlog {1e6 * per_line['helper']:.2f} µs, "
+        f"mtail {1e6 * per_line['mtail']:.2f} µs"
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ __all__ = ["FileFollower", "load_checkpoint", "save_checkpoint"]
 
 _CHUNK = 128 << 10
 _RETIRE_AFTER = 5.0
+_BUSY_PERIOD = 0.1
 
 
 @dataclass(slots=True)
@@ -205,9 +206,16 @@ class FileFollower:
         return saved
 
     async def follow(self, stopping: asyncio.Event, interval: float) -> None:
-        """Poll on every change notification, and every ``interval`` seconds regardless."""
+        """Poll on every change notification (and every ``interval`` seconds regardless)
+        while the files are quiet; while lines keep coming, poll every ``_BUSY_PERIOD``
+        with the watcher stopped. Each write NGINX makes is one notification, and at tens
+        of thousands a second handling them costs more than reading the lines."""
         while not stopping.is_set():
-            await self.poll()
+            while await self._poll_found_lines():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), _BUSY_PERIOD)
+                if stopping.is_set():
+                    return
             directories = self.directories()
             async for _ in awatch(
                 *directories,
@@ -218,9 +226,14 @@ class FileFollower:
                 yield_on_timeout=True,
                 recursive=False,
             ):
-                await self.poll()
-                if self.directories() != directories:
+                if await self._poll_found_lines() or self.directories() != directories:
                     break
+
+    async def _poll_found_lines(self) -> bool:
+        stats = self.feed.stats
+        before = (stats.lines, stats.bytes)
+        await self.poll()
+        return (stats.lines, stats.bytes) != before
 
     def close(self) -> None:
         for entry in [*self.open.values(), *self.retired]:
