@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python=${PYTHON:-python3}
-version=${1:-$("$python" -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')}
+version=${1:-$("$python" -c 'import runpy; print(runpy.run_path("sidecars/_version.py")["__version__"])')}
 official_base=python:3.11-slim-bookworm
 all_helpers=(gitsync nginxlog ambassador waitfor injector)
 logs=build/images

@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
-version=${1:-$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')}
+version=${1:-$(python3 -c 'import runpy; print(runpy.run_path("sidecars/_version.py")["__version__"])')}
 export SIDECARS_VERSION=$version
 work=$(mktemp -d /var/tmp/sidecars-check.XXXXXX)
 chmod 755 "$work"

@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 
-version=${1:-$(python3 -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])')}
+version=${1:-$(python3 -c 'import runpy; print(runpy.run_path("sidecars/_version.py")["__version__"])')}
 helpers=(gitsync nginxlog ambassador waitfor injector)
 # gitsync runs git (and git runs ssh): its image has tini as PID 1 to reap their orphans.
 entrypoint() {
