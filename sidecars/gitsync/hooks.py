@@ -13,8 +13,6 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import aiohttp
-
 from sidecars import Backoff
 
 from .metrics import GitSyncStats
@@ -120,6 +118,8 @@ class Hooks:
             self.log.debug("hook output", extra={"hook": "exec", "output": text})
 
     async def _webhook(self, commit: str, tree: Path) -> None:
+        import aiohttp  # only a webhook needs an HTTP client: 15 MB that others do not pay
+
         settings = self.settings
         assert settings.webhook_url is not None
         headers = {}
