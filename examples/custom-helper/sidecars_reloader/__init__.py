@@ -1,8 +1,9 @@
 """A custom helper written against the public ``sidecars`` API only.
 
 It watches a mounted config directory (a ConfigMap volume) and tells the application to
-reload by POSTing to its reload URL: the configmap-reload sidecar, in ~80 lines. It
-exports its own metrics through the runtime's admin server, no adapter needed.
+reload by POSTing to its reload URL: the configmap-reload sidecar, in ~120 lines. It
+exports its own metrics through the runtime's admin server, no adapter needed, and adds
+``POST /reload`` to it for a reload on demand.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from watchfiles import awatch
 
-from sidecars import URL, Backoff, Duration, Helper, HelperContext, Settings, setting
+from sidecars import (
+    URL,
+    Backoff,
+    Duration,
+    Helper,
+    HelperContext,
+    Request,
+    Response,
+    Settings,
+    setting,
+)
 
 __all__ = ["Reloader", "ReloaderSettings"]
 
@@ -69,14 +80,25 @@ class Reloader(Helper[ReloaderSettings]):
         ctx.registry.register(ReloaderCollector(stats))
         timeout = aiohttp.ClientTimeout(total=settings.timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:
-            ctx.ready()
-            async for changes in awatch(settings.watch_dir, stop_event=ctx.stopping):
-                ctx.log.info("config changed", extra={"changes": len(changes)})
-                if await _reload(ctx, session):
+
+            async def reload(reason: str) -> bool:
+                ctx.log.info("reloading", extra={"reason": reason})
+                ok = await _reload(ctx, session)
+                if ok:
                     stats.reloads += 1
                     stats.last_success = time.time()
                 else:
                     stats.failures += 1
+                return ok
+
+            async def on_demand(request: Request) -> Response:
+                ok = await reload(f"POST /reload from {request.remote}")
+                return Response.json({"reloaded": ok}, status=200 if ok else 502)
+
+            ctx.add_route("POST", "/reload", on_demand)
+            ctx.ready()
+            async for changes in awatch(settings.watch_dir, stop_event=ctx.stopping):
+                await reload(f"{len(changes)} change(s) in {settings.watch_dir}")
 
 
 async def _reload(ctx: HelperContext[ReloaderSettings], session: aiohttp.ClientSession) -> bool:

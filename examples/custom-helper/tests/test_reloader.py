@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientSession, web
 from sidecars_reloader import Reloader
 
 from sidecars.runtime import discovery
@@ -46,6 +46,24 @@ async def test_a_config_change_posts_to_the_app_and_counts(
         await proc.wait_ready()
         (tmp_path / "app.conf").write_text("level = debug\n")
         await proc.wait_log(lambda e: e["msg"] == "reloaded")
+        assert calls == ["POST"]
+        assert await proc.sample("reloader_reloads_total", outcome="success") == 1
+        assert await proc.stop() == 0
+
+
+async def test_post_reload_on_the_admin_server_reloads_at_once(
+    app: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    url, calls = app
+    env = {"RELOADER_WATCH_DIR": str(tmp_path), "RELOADER_RELOAD_URL": url}
+    async with HelperProcess("reloader", env) as proc:
+        await proc.wait_ready()
+        assert proc.admin_url is not None
+        async with ClientSession() as session:
+            async with session.post(proc.admin_url + "/reload") as response:
+                assert (response.status, await response.json()) == (200, {"reloaded": True})
+            async with session.get(proc.admin_url + "/reload") as response:
+                assert response.status == 405
         assert calls == ["POST"]
         assert await proc.sample("reloader_reloads_total", outcome="success") == 1
         assert await proc.stop() == 0
