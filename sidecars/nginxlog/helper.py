@@ -5,25 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from prometheus_client.exposition import choose_encoder
 from watchfiles import awatch
 
-from sidecars import ConfigError, Helper, HelperContext
+from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
 from .check import check_command
 from .config import Config, InputSpec, load_config
+from .exporter import ExporterConfig
 from .feed import Feed
 from .files import FileFollower, load_checkpoint, save_checkpoint
-from .metrics import InputStats, NginxLogCollector
+from .metrics import InputStats, NginxLogCollector, StoreView
+from .namespaces import Namespace, label_names_for, plan, wanted_for
 from .plan import build_parser, label_names, wanted_fields
 from .routes import RouteRules
 from .settings import METRIC_FIELDS, NginxLogSettings
 from .store import Store
 from .syslog import SyslogListener
 from .tally import Tally
+from .values import JSON_CONVERTERS
 
 __all__ = ["NginxLog"]
 
@@ -42,39 +47,34 @@ class NginxLog(Helper[NginxLogSettings]):
         settings = ctx.settings
         logging.getLogger("watchfiles").setLevel(logging.WARNING)
         config_text = _read_text(settings.config) if settings.config else None
-        config = load_config(settings.config) if settings.config else Config()
-        rules = [RouteRules.build(config.routes, settings.route_unmatched, str(settings.config))]
-        inputs = [InputSpec(files=tuple(settings.files))] if settings.files else []
-        inputs += [InputSpec(syslog=address) for address in settings.syslog] + config.inputs
-        log_format = settings.parsed_format()
-        parser = build_parser(log_format, wanted_fields(settings))
-        ctx.log.info(
-            "log format read",
-            extra={"format": log_format.text, "escape": log_format.escape, "fields": parser.fields},
-        )
-        store = Store(
-            label_names(settings, inputs),
-            tuple(settings.buckets),
-            settings.max_series,
-            summaries=settings.summaries,
-        )
-        static = {label.name: label.value for label in settings.static_labels}
-        feeds = []
-        for spec in inputs:
-            tally = Tally(store, parser.fields, {**static, **spec.labels}, lambda: rules[0])
-            feeds.append(Feed(spec.name, parser, tally, InputStats(), ctx.log))
+        try:
+            the_plan = plan(settings)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        for warning in the_plan.warnings:
+            ctx.log.warning(warning)
+        if the_plan.exporter is not None:
+            _listen(ctx, the_plan.exporter)
+        escaped = the_plan.namespaces[0].log_format.escape == "json"
+        where = str(settings.config)
+        rules = [RouteRules.build(the_plan.routes, settings.route_unmatched, where, escaped)]
+        inputs: list[InputSpec] = []
+        feeds: list[Feed] = []
+        views: list[StoreView] = []
+        for namespace in the_plan.namespaces:
+            namespace_feeds, view = _pipeline(ctx, namespace, lambda: rules[0])
+            inputs += namespace.inputs
+            feeds += namespace_feeds
+            views.append(view)
 
         def fold() -> None:
             for feed in feeds:
                 feed.flush()
                 feed.tally.fold()
 
-        metric_fields = frozenset(METRIC_FIELDS[name] for name in settings.metrics)
         ctx.registry.register(
             NginxLogCollector(
-                store,
-                settings.namespace,
-                metric_fields & set(parser.fields),
+                views,
                 {feed.name: feed.stats for feed in feeds},
                 fold,
                 exporter_names=settings.exporter_names,
@@ -82,11 +82,12 @@ class NginxLog(Helper[NginxLogSettings]):
         )
 
         def reload() -> None:
+            if the_plan.exporter is not None:
+                ctx.log.warning("%s is read at start-up only; restart to apply changes", where)
+                return
             try:
                 fresh = load_config(settings.config) if settings.config else Config()
-                rules[0] = RouteRules.build(
-                    fresh.routes, settings.route_unmatched, str(settings.config)
-                )
+                rules[0] = RouteRules.build(fresh.routes, settings.route_unmatched, where, escaped)
             except ValueError as exc:
                 ctx.log.error("route rules not reloaded, keeping the old ones: %s", exc)
                 return
@@ -118,7 +119,8 @@ class NginxLog(Helper[NginxLogSettings]):
                 now = time.monotonic()
                 if settings.series_ttl and now - last_expiry >= 1.0:
                     fold()
-                    store.expire(now - float(settings.series_ttl))
+                    for view in views:
+                        view.store.expire(now - float(settings.series_ttl))
                     last_expiry = now
                 if now - last_report >= _REPORT_EVERY:
                     fold()
@@ -141,6 +143,73 @@ class NginxLog(Helper[NginxLogSettings]):
                 _save(checkpoint, followers, ctx, written)
             for follower in followers:
                 follower.close()
+
+
+def _pipeline(
+    ctx: HelperContext[NginxLogSettings], namespace: Namespace, routes: Callable[[], RouteRules]
+) -> tuple[list[Feed], StoreView]:
+    """One namespace's parser and store, and a feed for each of its inputs."""
+    settings = ctx.settings
+    log_format = namespace.log_format
+    parser = build_parser(log_format, wanted_for(namespace, wanted_fields(settings)))
+    ctx.log.info(
+        "log format read",
+        extra={
+            "namespace": namespace.name,
+            "format": log_format.text,
+            "escape": log_format.escape,
+            "fields": parser.fields,
+        },
+    )
+    labels = label_names_for(namespace, label_names(settings, namespace.inputs))
+    store = Store(labels, namespace.buckets, settings.max_series, summaries=settings.summaries)
+    converters: dict[str, tuple[str, Callable[[bytes], str]]] = {}
+    if log_format.escape == "json":
+        converters.update({name: (name, convert) for name, convert in JSON_CONVERTERS.items()})
+    converters.update({r.target: (r.source, r.convert) for r in namespace.relabels})
+    static = {label.name: label.value for label in settings.static_labels}
+    static.update(namespace.static)
+    feed_class = _PrintingFeed if namespace.print_log else Feed
+    feeds = []
+    for spec in namespace.inputs:
+        tally = Tally(store, parser.fields, {**static, **spec.labels}, routes, converters)
+        feeds.append(feed_class(spec.name, parser, tally, InputStats(), ctx.log))
+    metric_fields = frozenset(METRIC_FIELDS[name] for name in settings.metrics)
+    counter_only = frozenset(r.target for r in namespace.relabels if r.only_counter)
+    view = StoreView(
+        store, namespace.prefix, metric_fields & set(parser.fields), namespace.const, counter_only
+    )
+    return feeds, view
+
+
+class _PrintingFeed(Feed):
+    """``print_log``: every line also goes to standard output, as the exporter does."""
+
+    def lines(self, chunk: bytes) -> None:
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+        super().lines(chunk)
+
+
+def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> None:
+    """``listen`` of the exporter's file: the metrics path is served; the address is the
+    admin server's, which starts before the file is read, so a different one is a warning."""
+    if config.metrics_endpoint != "/metrics":
+
+        async def metrics(request: Request) -> Response:
+            encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+            return Response(encoder(ctx.registry), content_type=content_type)
+
+        ctx.add_route("GET", config.metrics_endpoint, metrics)
+    admin = ctx.settings.admin_addr
+    wanted_port = config.port if config.port is not None else 4040
+    wanted_host = config.address or "0.0.0.0"
+    if admin is None or admin.port != wanted_port or (admin.host or "0.0.0.0") != wanted_host:
+        shown = f"{admin.host}:{admin.port}" if admin is not None else "off"
+        ctx.log.warning(
+            f"{ctx.settings.config}: listen {wanted_host}:{wanted_port} is not applied; the "
+            f"metrics are served by the admin server, NGINXLOG_ADMIN_ADDR={shown}"
+        )
 
 
 async def _start_inputs(

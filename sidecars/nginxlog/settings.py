@@ -8,8 +8,8 @@ from typing import ClassVar, Literal
 
 from sidecars import ByteSize, Duration, Problem, Settings, setting
 
-from .config import load_config
 from .logformat import LogFormat
+from .namespaces import plan
 from .routes import RouteRules
 from .syslog import ListenAddress
 
@@ -73,7 +73,9 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         "tcp://host:port or unix:///path",
     )
     config: Path | None = setting(
-        default="", help="TOML file with [[route]] rules and [[input]] entries with labels"
+        default="",
+        help="TOML file with [[route]] rules and [[input]] entries with labels, or a "
+        "prometheus-nginxlog-exporter config file (.yml, .yaml or .hcl)",
     )
     namespace: str = setting(default="nginx", help="Prefix of the request metric names")
     metrics: list[MetricName] = setting(
@@ -139,16 +141,15 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
             )  # fmt: skip
         if self.max_series < 1:
             problems.append(Problem("NGINXLOG_MAX_SERIES", str(self.max_series), "must be >= 1"))
-        config_inputs = 0
-        if self.config is not None:
+        has_inputs = True
+        if not problems:
             try:
-                config = load_config(self.config)
-                RouteRules.build(config.routes, self.route_unmatched, str(self.config))
-                config_inputs = len(config.inputs)
+                the_plan = plan(self)
+                RouteRules.build(the_plan.routes, self.route_unmatched, str(self.config))
+                has_inputs = any(namespace.inputs for namespace in the_plan.namespaces)
             except ValueError as exc:
                 problems.append(Problem("NGINXLOG_CONFIG", str(self.config), str(exc)))
-                config_inputs = 1
-        if not self.files and not self.syslog and not config_inputs:
+        if not has_inputs:
             problems.append(
                 Problem("NGINXLOG_FILES", None, "required: files to follow, or NGINXLOG_SYSLOG, "
                         "or [[input]] entries in NGINXLOG_CONFIG")
