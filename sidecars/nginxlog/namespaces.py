@@ -34,6 +34,7 @@ class Namespace:
     log_format: LogFormat
     inputs: list[InputSpec]
     buckets: tuple[float, ...]
+    where: str = ""
     static: dict[str, str] = field(default_factory=dict)
     const: dict[str, str] = field(default_factory=dict)
     relabels: list[Relabel] = field(default_factory=list)
@@ -97,6 +98,7 @@ def _exporter_plan(settings: NginxLogSettings, path: Path, config: ExporterConfi
                 log_format=log_format,
                 inputs=spec.inputs,
                 buckets=spec.buckets or tuple(settings.buckets),
+                where=spec.where,
                 static={**spec.labels, **const},
                 const=const,
                 relabels=relabels,

@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 
 from sidecars import ByteSize, Duration, Problem, Settings, setting
 
+from .exporter import is_exporter_file
 from .logformat import LogFormat
 from .namespaces import plan
 from .routes import RouteRules
@@ -133,7 +134,8 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         except ValueError as exc:
             problems.append(Problem("NGINXLOG_FORMAT", self.format, str(exc)))
         else:
-            problems += _missing_fields(self, log_format)
+            if self.config is None or not is_exporter_file(self.config):
+                problems += _missing_fields(self, log_format, "NGINXLOG_FORMAT", self.format)
         if any(b <= 0 for b in self.buckets) or list(self.buckets) != sorted(set(self.buckets)):
             problems.append(
                 Problem("NGINXLOG_BUCKETS", ",".join(map(str, self.buckets)), "expected "
@@ -149,6 +151,14 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
                 has_inputs = any(namespace.inputs for namespace in the_plan.namespaces)
             except ValueError as exc:
                 problems.append(Problem("NGINXLOG_CONFIG", str(self.config), str(exc)))
+            else:
+                if the_plan.exporter is not None:
+                    for namespace in the_plan.namespaces:
+                        labels = ",".join(self.labels)
+                        problems += _missing_fields(
+                            self, namespace.log_format, "NGINXLOG_LABELS", labels,
+                            f"{self.config}: {namespace.where}.format: ",
+                        )  # fmt: skip
         if not has_inputs:
             problems.append(
                 Problem("NGINXLOG_FILES", None, "required: files to follow, or NGINXLOG_SYSLOG, "
@@ -157,7 +167,9 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         return problems
 
 
-def _missing_fields(settings: NginxLogSettings, log_format: LogFormat) -> list[Problem]:
+def _missing_fields(
+    settings: NginxLogSettings, log_format: LogFormat, variable: str, value: str, where: str = ""
+) -> list[Problem]:
     if log_format.is_json_lines:
         return []
     wanted = {"status"}  # without a method, requests count under method "other"
@@ -169,8 +181,9 @@ def _missing_fields(settings: NginxLogSettings, log_format: LogFormat) -> list[P
         return []
     return [
         Problem(
-            "NGINXLOG_FORMAT",
-            settings.format,
-            f"the format carries no variable for {', '.join(missing)}, which the labels need",
+            variable,
+            value,
+            f"{where}the format carries no variable for {', '.join(missing)}, which the labels "
+            "need",
         )
     ]
