@@ -2,10 +2,10 @@
 
 Users of that exporter keep the file they have: ``namespaces`` (each with its format,
 files or syslog listener, static labels, relabelling and buckets) and ``listen``. Every
-key of its schema is either honoured, or named in a start-up warning (``consul``, syslog
-``tags``) or error; a key outside the schema is an error too, so that a typo is never a
-silent no-op. HCL is version 1, the dialect the exporter reads, parsed by pyhcl, which is
-imported only when an ``.hcl`` file is given.
+key of its schema is either honoured, or named in a start-up warning (``consul``, a
+``listen`` address other than the admin server's) or error; a key outside the schema is
+an error too, so that a typo is never a silent no-op. HCL is version 1, the dialect the
+exporter reads, parsed by pyhcl, which is imported only when an ``.hcl`` file is given.
 """
 
 from __future__ import annotations
@@ -206,12 +206,7 @@ class _Reader:
                 raise self.fail(f"{at}.format", f"{kind!r}: expected rfc3164, rfc5424, "
                                 "rfc6587 or auto")  # fmt: skip
             tags = [t for t in self.strings(syslog.get("tags", []), f"{at}.tags") if t]
-            if tags:
-                self.warnings.append(
-                    f"{self.path}: {at}.tags: messages are not filtered by tag; every "
-                    f"message received on {address} is read"
-                )
-            inputs.append(InputSpec(syslog=address))
+            inputs.append(InputSpec(syslog=address, tags=tuple(tags)))
         if not inputs:
             raise self.fail(f"{where}.source", "needs files or syslog")
         return inputs

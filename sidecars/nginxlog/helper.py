@@ -233,7 +233,8 @@ async def _start_inputs(
             )
             followers.append(follower)
             continue
-        listener = SyslogListener(spec.syslog, feed.line, int(settings.max_line))
+        tags = frozenset(tag.encode() for tag in spec.tags)
+        listener = SyslogListener(spec.syslog, feed.line, int(settings.max_line), tags)
         try:
             await listener.start()
         except OSError as exc:

@@ -173,15 +173,15 @@ def test_mistakes_name_the_file_and_the_key(
     assert message in str(caught.value)
 
 
-def test_what_is_not_done_is_said(tmp_path: Path) -> None:
+def test_consul_is_named_as_not_done_and_tags_are_read(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(
         "consul:\n  enable: true\nnamespaces:\n  - name: a\n    source:\n      syslog:\n"
         "        listen_address: udp://127.0.0.1:0\n        tags: [nginx]\n"
     )
-    warnings = load_exporter(path).warnings
-    assert any("consul" in w and str(path) in w for w in warnings)
-    assert any("source.syslog.tags" in w for w in warnings)
+    config = load_exporter(path)
+    assert [w for w in config.warnings if "consul" in w and str(path) in w]
+    assert config.namespaces[0].inputs[0].tags == ("nginx",)
 
 
 def test_relabel_from_a_summed_variable_is_refused(tmp_path: Path) -> None:
@@ -210,3 +210,18 @@ def test_json_lines_namespaces_relabel_known_variables(tmp_path: Path) -> None:
     path.write_text(path.read_text() + "      - {target_label: ua, from: http_user_agent}\n")
     with pytest.raises(ConfigError, match="with parser json, \\$http_user_agent cannot be a label"):
         NginxLogSettings.from_env({"NGINXLOG_CONFIG": str(path)})
+
+
+def test_labels_are_checked_against_each_namespace_format(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "namespaces:\n  - name: a\n    format: '$host \"$request\" $status'\n"
+        "    source: {files: [a.log]}\n  - name: b\n    source: {files: [b.log]}\n"
+    )
+    env = {"NGINXLOG_CONFIG": str(path), "NGINXLOG_LABELS": "host"}
+    with pytest.raises(ConfigError) as caught:
+        NginxLogSettings.from_env(env)
+    assert f"{path}: namespaces[1].format: the format carries no variable for host" in str(
+        caught.value
+    )
+    assert "namespaces[0]" not in str(caught.value)

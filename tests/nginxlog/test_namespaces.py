@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sidecars.testing import HelperProcess
+from sidecars.testing import HelperProcess, free_port
 
 from .conftest import DETAILED, JSON_LOG, REFERENCE, Nginx, eventually, total
 
@@ -254,3 +255,28 @@ async def test_escape_json_paths_are_unescaped_before_matching(
 
         await eventually(relabelled, 1.0)
         assert await total(by_relabel, "json_parse_errors_total") == 0
+
+
+async def test_syslog_namespace_reads_only_its_tags(
+    tmp_path: Path, nginx_factory: Callable[..., Nginx]
+) -> None:
+    port = free_port()
+    syslog = {"listen_address": f"udp://127.0.0.1:{port}", "format": "rfc3164", "tags": ["nginx"]}
+    namespace = {"name": "sys", "format": REFERENCE, "source": {"syslog": syslog}}
+    config = tmp_path / "exporter.yaml"
+    config.write_text(yaml.safe_dump({"namespaces": [namespace]}))
+    async with HelperProcess("nginxlog", {"NGINXLOG_CONFIG": str(config)}) as helper:
+        await helper.wait_log(lambda e: e.get("msg") == "syslog listening")
+        nginx = nginx_factory(f"syslog:server=127.0.0.1:{port},tag=nginx reference")
+        line = '10.0.0.1 - - [22/Nov/2026:04:00:01 +0000] "PUT /x HTTP/1.1" 201 5 "-" "t" 0.2 -'
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            for tag in (b"other", b"nginx"):
+                message = b"<190>Nov 22 04:30:00 web-1 " + tag + b": " + line.encode()
+                sender.sendto(message, ("127.0.0.1", port))
+        await nginx.get(["/"] * 3)
+
+        async def count() -> float:
+            return await total(helper, "sys_http_response_count_total")
+
+        await eventually(count, 4.0)
+        assert await total(helper, "sys_http_response_count_total", method="PUT") == 1
