@@ -21,7 +21,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from .store import HIST_FIELDS, Series, Store
-from .summary import OBJECTIVES
+from .summary import OBJECTIVES, Window
 
 __all__ = ["InputStats", "NginxLogCollector", "StoreView"]
 
@@ -233,12 +233,19 @@ def _without(
         key = tuple(labels[i] for i in keep)
         into = merged.get(key)
         if into is None:
-            merged[key] = Series(
+            into = merged[key] = Series(
                 requests=series.requests,
                 sums=list(series.sums),
                 hists=[list(h) for h in series.hists],
             )
+            if series.windows is not None:
+                into.windows = [Window() for _ in series.windows]
+                for window, theirs in zip(into.windows, series.windows, strict=True):
+                    window.merge(theirs)
             continue
+        if into.windows is not None and series.windows is not None:
+            for window, theirs in zip(into.windows, series.windows, strict=True):
+                window.merge(theirs)
         into.requests += series.requests
         into.sums = [a + b for a, b in zip(into.sums, series.sums, strict=True)]
         into.hists = [

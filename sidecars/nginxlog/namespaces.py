@@ -86,10 +86,6 @@ def _exporter_plan(settings: NginxLogSettings, path: Path, config: ExporterConfi
         except ValueError as exc:
             raise ValueError(f"{path}: {spec.where}.format: {exc}") from None
         relabels = [_relabel(r, log_format, path, warnings) for r in spec.relabels]
-        if settings.summaries and any(r.only_counter for r in relabels):
-            raise ValueError(
-                f"{path}: {spec.where}: only_counter cannot be used with NGINXLOG_SUMMARIES"
-            )
         const = {spec.namespace_label: spec.name} if spec.namespace_label else {}
         namespaces.append(
             Namespace(

@@ -146,7 +146,11 @@ async def test_hcl_namespaces_share_names_under_a_namespace_label(tmp_path: Path
     b.write_text(LINE.format(user="alice", path="/x") + LINE.format(user="eve", path="/x"))
     config = tmp_path / "exporter.hcl"
     config.write_text(HCL.format(format=REFERENCE.replace('"', '\\"'), a=a, b=b))
-    settings = {"NGINXLOG_CONFIG": str(config), "NGINXLOG_START_AT": "beginning"}
+    settings = {
+        "NGINXLOG_CONFIG": str(config),
+        "NGINXLOG_START_AT": "beginning",
+        "NGINXLOG_SUMMARIES": "true",
+    }
     async with HelperProcess("nginxlog", settings) as helper:
         count = "web_http_response_count_total"
 
@@ -162,6 +166,8 @@ async def test_hcl_namespaces_share_names_under_a_namespace_label(tmp_path: Path
         await promtool(exposition)
         hist = 'web_http_response_time_seconds_hist_count{method="GET",status="200",vhost="a"} 2.0'
         assert hist in exposition  # only_counter: the path label is on the counter alone
+        summary = 'web_http_response_time_seconds_count{method="GET",status="200",vhost="a"} 2.0'
+        assert summary in exposition
         assert 'web_parse_errors_total{vhost="a"} 0.0' in exposition
         assert 'web_parse_errors_total{vhost="b"} 0.0' in exposition
         assert exposition.count("# TYPE web_http_response_count_total counter") == 1
