@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .config import InputSpec
+from .hclfile import hcl_data
 from .syslog import ListenAddress
 
 __all__ = ["ExporterConfig", "NamespaceSpec", "RelabelSpec", "is_exporter_file", "load_exporter"]
@@ -87,8 +86,10 @@ def load_exporter(path: Path) -> ExporterConfig:
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
     hcl = path.suffix == ".hcl"
+    import yaml  # only exporter files pay for it: it adds 1 MB to every helper's RSS
+
     try:
-        data = _from_hcl(text) if hcl else yaml.safe_load(text)
+        data = hcl_data(text) if hcl else yaml.safe_load(text)
     except (yaml.YAMLError, ValueError) as exc:
         kind = "HCL" if hcl else "YAML"
         raise ValueError(f"{path} is not valid {kind}: {exc}".replace("\n", " ")) from None
@@ -315,51 +316,3 @@ def _spelled(key: str, hcl: bool) -> str:
     return {"namespaces": "namespace", "relabel_configs": "relabel", "matches": "match"}.get(
         key, key
     )
-
-
-def _from_hcl(text: str) -> dict[str, Any]:
-    """HCL (version 1) in the shape of the YAML file: labelled blocks become list entries."""
-    import hcl  # type: ignore[import-untyped]  # only .hcl files pay for it
-
-    try:
-        data = hcl.loads(text)
-    except Exception as exc:  # pyhcl raises ValueError and ply's own errors
-        raise ValueError(str(exc)) from None
-    if not isinstance(data, dict):
-        return data  # type: ignore[no-any-return]
-    if "namespace" in data:
-        data["namespaces"] = [_hcl_namespace(n, body) for n, body in _blocks(data.pop("namespace"))]
-    return data
-
-
-def _hcl_namespace(name: str, body: object) -> object:
-    if not isinstance(body, dict):
-        return body
-    body = {"name": name, **body}
-    if "relabel" not in body:
-        return body
-    relabels = []
-    for target, relabel in _blocks(body.pop("relabel")):
-        if isinstance(relabel, dict) and "match" in relabel:
-            relabel["matches"] = [
-                {"regexp": regex, **match} if isinstance(match, dict) else match
-                for regex, match in _blocks(relabel.pop("match"))
-            ]
-        relabels.append(
-            {"target_label": target, **relabel} if isinstance(relabel, dict) else relabel
-        )
-    body["relabel_configs"] = relabels
-    return body
-
-
-def _blocks(value: object) -> list[tuple[str, object]]:
-    """``name "label" { ... }`` blocks as pyhcl gives them (a table by label, a list of
-    those when repeated, or the body itself when the block has no label)."""
-    items = value if isinstance(value, list) else [value]
-    blocks: list[tuple[str, object]] = []
-    for item in items:
-        if isinstance(item, dict) and item and all(isinstance(v, dict) for v in item.values()):
-            blocks.extend(item.items())
-        else:
-            blocks.append(("", item))
-    return blocks

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,15 +19,12 @@ from .config import Config, InputSpec, load_config
 from .exporter import ExporterConfig
 from .feed import Feed
 from .files import FileFollower, load_checkpoint, save_checkpoint
-from .metrics import InputStats, NginxLogCollector, StoreView
-from .namespaces import Namespace, label_names_for, plan, wanted_for
-from .plan import build_parser, label_names, wanted_fields
+from .metrics import NginxLogCollector, StoreView
+from .namespaces import plan
+from .pipeline import pipeline
 from .routes import RouteRules
-from .settings import METRIC_FIELDS, NginxLogSettings
-from .store import Store
+from .settings import NginxLogSettings
 from .syslog import SyslogListener
-from .tally import Tally
-from .values import JSON_CONVERTERS
 
 __all__ = ["NginxLog"]
 
@@ -62,7 +58,7 @@ class NginxLog(Helper[NginxLogSettings]):
         feeds: list[Feed] = []
         views: list[StoreView] = []
         for namespace in the_plan.namespaces:
-            namespace_feeds, view = _pipeline(ctx, namespace, lambda: rules[0])
+            namespace_feeds, view = pipeline(ctx, namespace, lambda: rules[0])
             inputs += namespace.inputs
             feeds += namespace_feeds
             views.append(view)
@@ -143,52 +139,6 @@ class NginxLog(Helper[NginxLogSettings]):
                 _save(checkpoint, followers, ctx, written)
             for follower in followers:
                 follower.close()
-
-
-def _pipeline(
-    ctx: HelperContext[NginxLogSettings], namespace: Namespace, routes: Callable[[], RouteRules]
-) -> tuple[list[Feed], StoreView]:
-    """One namespace's parser and store, and a feed for each of its inputs."""
-    settings = ctx.settings
-    log_format = namespace.log_format
-    parser = build_parser(log_format, wanted_for(namespace, wanted_fields(settings)))
-    ctx.log.info(
-        "log format read",
-        extra={
-            "namespace": namespace.name,
-            "format": log_format.text,
-            "escape": log_format.escape,
-            "fields": parser.fields,
-        },
-    )
-    labels = label_names_for(namespace, label_names(settings, namespace.inputs))
-    store = Store(labels, namespace.buckets, settings.max_series, summaries=settings.summaries)
-    converters: dict[str, tuple[str, Callable[[bytes], str]]] = {}
-    if log_format.escape == "json":
-        converters.update({name: (name, convert) for name, convert in JSON_CONVERTERS.items()})
-    converters.update({r.target: (r.source, r.convert) for r in namespace.relabels})
-    static = {label.name: label.value for label in settings.static_labels}
-    static.update(namespace.static)
-    feed_class = _PrintingFeed if namespace.print_log else Feed
-    feeds = []
-    for spec in namespace.inputs:
-        tally = Tally(store, parser.fields, {**static, **spec.labels}, routes, converters)
-        feeds.append(feed_class(spec.name, parser, tally, InputStats(), ctx.log))
-    metric_fields = frozenset(METRIC_FIELDS[name] for name in settings.metrics)
-    counter_only = frozenset(r.target for r in namespace.relabels if r.only_counter)
-    view = StoreView(
-        store, namespace.prefix, metric_fields & set(parser.fields), namespace.const, counter_only
-    )
-    return feeds, view
-
-
-class _PrintingFeed(Feed):
-    """``print_log``: every line also goes to standard output, as the exporter does."""
-
-    def lines(self, chunk: bytes) -> None:
-        sys.stdout.buffer.write(chunk)
-        sys.stdout.flush()
-        super().lines(chunk)
 
 
 def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> None:
