@@ -158,6 +158,8 @@ class _Reader:
         if parser not in ("text", "json"):
             raise self.fail(f"{where}.parser", f"{parser!r}: expected text or json")
         log_format = self.typed(body, "format", str, where) or DEFAULT_FORMAT
+        if parser == "json" and "format" in body:
+            self.warnings.append(f"{self.path}: {where}.format: not used with parser json")
         labels = self.labels(body.get("labels", {}), f"{where}.labels")
         label = self.typed(body, "namespace_label", str, where) or None
         if label is not None and not _LABEL.fullmatch(label):

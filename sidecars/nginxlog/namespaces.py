@@ -17,12 +17,14 @@ from .exporter import ExporterConfig, NamespaceSpec, RelabelSpec, is_exporter_fi
 from .logformat import LogFormat
 from .relabel import Relabel, go_replacement
 from .store import LABEL_FIELDS
-from .variables import FIELD_SOURCES
+from .variables import FIELD_SOURCES, is_known
 
 if TYPE_CHECKING:
     from .settings import NginxLogSettings
 
 __all__ = ["Namespace", "Plan", "label_names_for", "plan", "wanted_for"]
+
+_VARIABLE = re.compile(r"\$\{?(\w+)")
 
 
 @dataclass(slots=True)
@@ -81,8 +83,16 @@ def _exporter_plan(settings: NginxLogSettings, path: Path, config: ExporterConfi
     warnings = list(config.warnings)
     namespaces = []
     for spec in config.namespaces:
+        extra = frozenset(settings.extra_variables)
+        unknown = sorted({n for n in _VARIABLE.findall(spec.format) if not is_known(n, extra)})
+        if unknown and spec.format != "json":
+            shown = ", ".join(f"${name}" for name in unknown)
+            warnings.append(
+                f"{path}: {spec.where}.format: not NGINX's own variables (made with map or "
+                f"set?), read as text: {shown}"
+            )
         try:
-            log_format = LogFormat.parse(spec.format, frozenset(settings.extra_variables))
+            log_format = LogFormat.parse(spec.format, extra | frozenset(unknown))
         except ValueError as exc:
             raise ValueError(f"{path}: {spec.where}.format: {exc}") from None
         relabels = [_relabel(r, log_format, path, warnings) for r in spec.relabels]

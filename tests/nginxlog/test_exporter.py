@@ -11,6 +11,7 @@ import pytest
 from sidecars import ConfigError
 from sidecars.nginxlog.exporter import DEFAULT_FORMAT, load_exporter
 from sidecars.nginxlog.namespaces import plan
+from sidecars.nginxlog.plan import build_parser
 from sidecars.nginxlog.relabel import go_replacement
 from sidecars.nginxlog.settings import NginxLogSettings
 
@@ -225,3 +226,24 @@ def test_labels_are_checked_against_each_namespace_format(tmp_path: Path) -> Non
         caught.value
     )
     assert "namespaces[0]" not in str(caught.value)
+
+
+def test_variables_made_with_map_are_read_as_text_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "namespaces:\n  - name: a\n    format: '$remote_addr $tenant \"$request\" $status'\n"
+        "    source: {files: [a.log]}\n"
+        "    relabel_configs:\n      - {target_label: t, from: tenant}\n"
+        "  - name: b\n    parser: json\n    format: '$status'\n    source: {files: [b.log]}\n"
+    )
+    the_plan = plan(NginxLogSettings.from_env({"NGINXLOG_CONFIG": str(path)}))
+    assert any("namespaces[0].format" in w and "$tenant" in w for w in the_plan.warnings)
+    assert any("namespaces[1].format: not used with parser json" in w for w in the_plan.warnings)
+    tenant = the_plan.namespaces[0].relabels[0]
+    assert tenant.source == "$tenant"
+    parser = build_parser(the_plan.namespaces[0].log_format, {"method", "status", "$tenant"})
+    rows: list[tuple[bytes, ...]] = []
+    bad: list[bytes] = []
+    parser.scan(b'1.2.3.4 acme "GET / HTTP/1.1" 200\n', rows, bad)
+    assert bad == []
+    assert dict(zip(parser.fields, rows[0], strict=False))["$tenant"] == b"acme"
