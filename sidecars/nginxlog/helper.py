@@ -20,7 +20,7 @@ from .exporter import ExporterConfig
 from .feed import Feed
 from .files import FileFollower, load_checkpoint, save_checkpoint
 from .metrics import NginxLogCollector, StoreView
-from .namespaces import plan
+from .namespaces import Plan, plan, same_shape
 from .pipeline import pipeline
 from .routes import RouteRules
 from .settings import NginxLogSettings
@@ -79,7 +79,7 @@ class NginxLog(Helper[NginxLogSettings]):
 
         def reload() -> None:
             if the_plan.exporter is not None:
-                ctx.log.warning("%s is read at start-up only; restart to apply changes", where)
+                _reload_relabels(ctx, the_plan, feeds)
                 return
             try:
                 fresh = load_config(settings.config) if settings.config else Config()
@@ -139,6 +139,29 @@ class NginxLog(Helper[NginxLogSettings]):
                 _save(checkpoint, followers, ctx, written)
             for follower in followers:
                 follower.close()
+
+
+def _reload_relabels(ctx: HelperContext[NginxLogSettings], old: Plan, feeds: list[Feed]) -> None:
+    """An exporter file read again: new relabel rules take effect, counters stay; any
+    other change needs a restart, since it changes parsers or label sets."""
+    try:
+        fresh = plan(ctx.settings)
+    except ValueError as exc:
+        ctx.log.error("relabel rules not reloaded, keeping the old ones: %s", exc)
+        return
+    if not same_shape(old, fresh):
+        ctx.log.warning(
+            "%s changed beyond relabel rules (regexps, replacements, whitelists, split); "
+            "restart to apply",
+            ctx.settings.config,
+        )
+        return
+    for mine, theirs in zip(old.namespaces, fresh.namespaces, strict=True):
+        for relabel, new in zip(mine.relabels, theirs.relabels, strict=True):
+            relabel.take_rules(new)
+    for feed in feeds:
+        feed.tally.reset_routes()
+    ctx.log.info("relabel rules reloaded")
 
 
 def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> None:

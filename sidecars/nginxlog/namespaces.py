@@ -22,7 +22,7 @@ from .variables import FIELD_SOURCES, is_known
 if TYPE_CHECKING:
     from .settings import NginxLogSettings
 
-__all__ = ["Namespace", "Plan", "label_names_for", "plan", "wanted_for"]
+__all__ = ["Namespace", "Plan", "label_names_for", "plan", "same_shape", "wanted_for"]
 
 _VARIABLE = re.compile(r"\$\{?(\w+)")
 
@@ -192,3 +192,20 @@ def label_names_for(namespace: Namespace, base: tuple[str, ...]) -> tuple[str, .
     targets = [r.target for r in namespace.relabels if r.target not in chosen]
     static += [name for name in sorted(namespace.static) if name not in static]
     return tuple(chosen + targets + [name for name in static if name not in targets])
+
+
+def same_shape(old: Plan, new: Plan) -> bool:
+    """Whether ``new`` differs from ``old`` in relabel rules alone, which a reload can apply."""
+    if len(old.namespaces) != len(new.namespaces):
+        return False
+    for mine, theirs in zip(old.namespaces, new.namespaces, strict=True):
+        fixed = ("name", "prefix", "inputs", "buckets", "static", "const", "print_log")
+        if any(getattr(mine, key) != getattr(theirs, key) for key in fixed):
+            return False
+        if mine.log_format.text != theirs.log_format.text:
+            return False
+        if len(mine.relabels) != len(theirs.relabels) or not all(
+            a.same_shape(b) for a, b in zip(mine.relabels, theirs.relabels, strict=True)
+        ):
+            return False
+    return True

@@ -34,6 +34,18 @@ class Relabel:
     json_escaped: bool = False
     _cache: dict[bytes, str] = field(default_factory=dict)
 
+    def same_shape(self, other: Relabel) -> bool:
+        """Whether ``other`` fills the same label from the same field for the same metrics."""
+        return (self.target, self.source, self.only_counter, self.json_escaped) == (
+            other.target, other.source, other.only_counter, other.json_escaped,
+        )  # fmt: skip
+
+    def take_rules(self, other: Relabel) -> None:
+        """Use ``other``'s split, whitelist and matches from now on (a reload)."""
+        self.split, self.separator = other.split, other.separator
+        self.whitelist, self.matches = other.whitelist, other.matches
+        self._cache.clear()
+
     def convert(self, raw: bytes) -> str:
         """The label value of one raw field value (cached per distinct value)."""
         value = self._cache.get(raw)

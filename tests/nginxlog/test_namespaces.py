@@ -286,3 +286,42 @@ async def test_syslog_namespace_reads_only_its_tags(
 
         await eventually(count, 4.0)
         assert await total(helper, "sys_http_response_count_total", method="PUT") == 1
+
+
+async def test_relabel_rules_reload_when_the_exporter_file_changes(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(LINE.format(user="-", path="/users/1"))
+    config = tmp_path / "exporter.yaml"
+
+    def write(replacement: str, source: str = "request") -> None:
+        match = {"regexp": "^/users/[0-9]+$", "replacement": replacement}
+        relabel = {"target_label": "uri", "from": source, "split": 2, "matches": [match]}
+        namespace = {
+            "name": "app",
+            "format": REFERENCE,
+            "source": {"files": [str(log)]},
+            "relabel_configs": [relabel],
+        }
+        config.write_text(yaml.safe_dump({"namespaces": [namespace]}))
+
+    write("/users/:id")
+    settings = {"NGINXLOG_CONFIG": str(config), "NGINXLOG_START_AT": "beginning"}
+    async with HelperProcess("nginxlog", settings) as helper:
+        name = "app_http_response_count_total"
+
+        async def first() -> float:
+            return await total(helper, name, uri="/users/:id")
+
+        await eventually(first, 1.0)
+        write("/u/:id")
+        await helper.wait_log(lambda e: e.get("msg") == "relabel rules reloaded")
+        with log.open("a") as handle:
+            handle.write(LINE.format(user="-", path="/users/2"))
+
+        async def second() -> float:
+            return await total(helper, name, uri="/u/:id")
+
+        await eventually(second, 1.0)
+        assert await first() == 1.0  # counters kept
+        write("/u/:id", source="request_uri")  # another source field: needs a restart
+        await helper.wait_log(lambda e: "restart to apply" in str(e.get("msg")))
