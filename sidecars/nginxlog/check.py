@@ -3,6 +3,7 @@ how much of it matches, and why the first lines that do not, do not."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import sys
 from collections import Counter
@@ -12,6 +13,8 @@ from pathlib import Path
 from sidecars import ConfigError
 
 from .explain import explain
+from .exporter import is_exporter_file
+from .namespaces import Namespace, plan
 from .parser import LineParser, Rows
 from .plan import build_parser, label_names, wanted_fields
 from .routes import RouteRules
@@ -22,7 +25,10 @@ from .tally import Tally
 __all__ = ["check_command"]
 
 _SHOWN = 5
-USAGE = "usage: sidecars nginxlog check FILE...  (format and labels from NGINXLOG_* variables)"
+USAGE = (
+    "usage: sidecars nginxlog check FILE...  (format and labels from NGINXLOG_* variables; "
+    "with an exporter file, the format of the namespace that lists FILE)"
+)
 
 
 def check_command(argv: Sequence[str]) -> int:
@@ -31,19 +37,26 @@ def check_command(argv: Sequence[str]) -> int:
         print(USAGE, file=sys.stderr if not argv else sys.stdout)
         return 0 if argv else 2
     env = dict(os.environ)
-    env.setdefault("NGINXLOG_FILES", argv[0])
+    config = env.get("NGINXLOG_CONFIG", "")
+    if not is_exporter_file(Path(config)):  # an exporter file lists the files itself
+        env.setdefault("NGINXLOG_FILES", argv[0])
     try:
         settings = NginxLogSettings.from_env(env)
     except ConfigError as exc:
         print(f"sidecars nginxlog check: {exc.render()}", file=sys.stderr)
         return 2
-    parser = build_parser(settings.parsed_format(), wanted_fields(settings))
+    log_format = settings.parsed_format()
+    if settings.config is not None and is_exporter_file(settings.config):
+        namespace = _namespace_of(plan(settings).namespaces, argv[0])
+        print(f"namespace: {namespace.name}")
+        log_format = namespace.log_format
+    parser = build_parser(log_format, wanted_fields(settings))
     store = Store(label_names(settings, []), tuple(settings.buckets), 1_000_000)
     tally = Tally(store, parser.fields, {}, lambda: RouteRules((), settings.route_unmatched))
     total = matched = 0
     problems: list[str] = []
     reasons: Counter[str] = Counter()
-    print(f"format: {settings.parsed_format().text}")
+    print(f"format: {log_format.text}")
     print(f"fields used: {', '.join(parser.fields) or 'none'}")
     for name in argv:
         try:
@@ -80,3 +93,12 @@ def check_command(argv: Sequence[str]) -> int:
         for reason, count in reasons.most_common(3):
             print(f"  {count} x {reason}")
     return 0 if total == matched and total else 1
+
+
+def _namespace_of(namespaces: list[Namespace], path: str) -> Namespace:
+    """The namespace whose files include ``path``; the first one if none does."""
+    for namespace in namespaces:
+        for spec in namespace.inputs:
+            if any(fnmatch.fnmatch(path, pattern) for pattern in spec.files):
+                return namespace
+    return namespaces[0]

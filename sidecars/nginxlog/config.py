@@ -21,11 +21,13 @@ _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 @dataclass(frozen=True, slots=True)
 class InputSpec:
-    """Files to follow or one syslog listener, and the labels its lines carry."""
+    """Files to follow or one syslog listener (reading only messages with one of
+    ``tags``, if any), and the labels its lines carry."""
 
     files: tuple[str, ...] = ()
     syslog: ListenAddress | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

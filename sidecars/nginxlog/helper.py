@@ -9,21 +9,22 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from prometheus_client.exposition import choose_encoder
 from watchfiles import awatch
 
-from sidecars import ConfigError, Helper, HelperContext
+from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
 from .check import check_command
 from .config import Config, InputSpec, load_config
+from .exporter import ExporterConfig
 from .feed import Feed
 from .files import FileFollower, load_checkpoint, save_checkpoint
-from .metrics import InputStats, NginxLogCollector
-from .plan import build_parser, label_names, wanted_fields
+from .metrics import NginxLogCollector, StoreView
+from .namespaces import Plan, plan, same_shape
+from .pipeline import pipeline
 from .routes import RouteRules
-from .settings import METRIC_FIELDS, NginxLogSettings
-from .store import Store
+from .settings import NginxLogSettings
 from .syslog import SyslogListener
-from .tally import Tally
 
 __all__ = ["NginxLog"]
 
@@ -42,39 +43,34 @@ class NginxLog(Helper[NginxLogSettings]):
         settings = ctx.settings
         logging.getLogger("watchfiles").setLevel(logging.WARNING)
         config_text = _read_text(settings.config) if settings.config else None
-        config = load_config(settings.config) if settings.config else Config()
-        rules = [RouteRules.build(config.routes, settings.route_unmatched, str(settings.config))]
-        inputs = [InputSpec(files=tuple(settings.files))] if settings.files else []
-        inputs += [InputSpec(syslog=address) for address in settings.syslog] + config.inputs
-        log_format = settings.parsed_format()
-        parser = build_parser(log_format, wanted_fields(settings))
-        ctx.log.info(
-            "log format read",
-            extra={"format": log_format.text, "escape": log_format.escape, "fields": parser.fields},
-        )
-        store = Store(
-            label_names(settings, inputs),
-            tuple(settings.buckets),
-            settings.max_series,
-            summaries=settings.summaries,
-        )
-        static = {label.name: label.value for label in settings.static_labels}
-        feeds = []
-        for spec in inputs:
-            tally = Tally(store, parser.fields, {**static, **spec.labels}, lambda: rules[0])
-            feeds.append(Feed(spec.name, parser, tally, InputStats(), ctx.log))
+        try:
+            the_plan = plan(settings)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        for warning in the_plan.warnings:
+            ctx.log.warning(warning)
+        if the_plan.exporter is not None:
+            _listen(ctx, the_plan.exporter)
+        escaped = the_plan.namespaces[0].log_format.escape == "json"
+        where = str(settings.config)
+        rules = [RouteRules.build(the_plan.routes, settings.route_unmatched, where, escaped)]
+        inputs: list[InputSpec] = []
+        feeds: list[Feed] = []
+        views: list[StoreView] = []
+        for namespace in the_plan.namespaces:
+            namespace_feeds, view = pipeline(ctx, namespace, lambda: rules[0])
+            inputs += namespace.inputs
+            feeds += namespace_feeds
+            views.append(view)
 
         def fold() -> None:
             for feed in feeds:
                 feed.flush()
                 feed.tally.fold()
 
-        metric_fields = frozenset(METRIC_FIELDS[name] for name in settings.metrics)
         ctx.registry.register(
             NginxLogCollector(
-                store,
-                settings.namespace,
-                metric_fields & set(parser.fields),
+                views,
                 {feed.name: feed.stats for feed in feeds},
                 fold,
                 exporter_names=settings.exporter_names,
@@ -82,11 +78,12 @@ class NginxLog(Helper[NginxLogSettings]):
         )
 
         def reload() -> None:
+            if the_plan.exporter is not None:
+                _reload_relabels(ctx, the_plan, feeds)
+                return
             try:
                 fresh = load_config(settings.config) if settings.config else Config()
-                rules[0] = RouteRules.build(
-                    fresh.routes, settings.route_unmatched, str(settings.config)
-                )
+                rules[0] = RouteRules.build(fresh.routes, settings.route_unmatched, where, escaped)
             except ValueError as exc:
                 ctx.log.error("route rules not reloaded, keeping the old ones: %s", exc)
                 return
@@ -118,7 +115,8 @@ class NginxLog(Helper[NginxLogSettings]):
                 now = time.monotonic()
                 if settings.series_ttl and now - last_expiry >= 1.0:
                     fold()
-                    store.expire(now - float(settings.series_ttl))
+                    for view in views:
+                        view.store.expire(now - float(settings.series_ttl))
                     last_expiry = now
                 if now - last_report >= _REPORT_EVERY:
                     fold()
@@ -143,6 +141,50 @@ class NginxLog(Helper[NginxLogSettings]):
                 follower.close()
 
 
+def _reload_relabels(ctx: HelperContext[NginxLogSettings], old: Plan, feeds: list[Feed]) -> None:
+    """An exporter file read again: new relabel rules take effect, counters stay; any
+    other change needs a restart, since it changes parsers or label sets."""
+    try:
+        fresh = plan(ctx.settings)
+    except ValueError as exc:
+        ctx.log.error("relabel rules not reloaded, keeping the old ones: %s", exc)
+        return
+    if not same_shape(old, fresh):
+        ctx.log.warning(
+            "%s changed beyond relabel rules (regexps, replacements, whitelists, split); "
+            "restart to apply",
+            ctx.settings.config,
+        )
+        return
+    for mine, theirs in zip(old.namespaces, fresh.namespaces, strict=True):
+        for relabel, new in zip(mine.relabels, theirs.relabels, strict=True):
+            relabel.take_rules(new)
+    for feed in feeds:
+        feed.tally.reset_routes()
+    ctx.log.info("relabel rules reloaded")
+
+
+def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> None:
+    """``listen`` of the exporter's file: the metrics path is served; the address is the
+    admin server's, which starts before the file is read, so a different one is a warning."""
+    if config.metrics_endpoint != "/metrics":
+
+        async def metrics(request: Request) -> Response:
+            encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+            return Response(encoder(ctx.registry), content_type=content_type)
+
+        ctx.add_route("GET", config.metrics_endpoint, metrics)
+    admin = ctx.settings.admin_addr
+    wanted_port = config.port if config.port is not None else 4040
+    wanted_host = config.address or "0.0.0.0"
+    if admin is None or admin.port != wanted_port or (admin.host or "0.0.0.0") != wanted_host:
+        shown = f"{admin.host}:{admin.port}" if admin is not None else "off"
+        ctx.log.warning(
+            f"{ctx.settings.config}: listen {wanted_host}:{wanted_port} is not applied; the "
+            f"metrics are served by the admin server, NGINXLOG_ADMIN_ADDR={shown}"
+        )
+
+
 async def _start_inputs(
     ctx: HelperContext[NginxLogSettings], inputs: list[InputSpec], feeds: list[Feed]
 ) -> tuple[list[FileFollower], list[SyslogListener]]:
@@ -164,7 +206,8 @@ async def _start_inputs(
             )
             followers.append(follower)
             continue
-        listener = SyslogListener(spec.syslog, feed.line, int(settings.max_line))
+        tags = frozenset(tag.encode() for tag in spec.tags)
+        listener = SyslogListener(spec.syslog, feed.line, int(settings.max_line), tags)
         try:
             await listener.start()
         except OSError as exc:

@@ -135,7 +135,8 @@ class LogFormat:
         return [name for _, name in self.pieces if name]
 
     def sources(self, wanted: set[str]) -> dict[str, str]:
-        """The variable each wanted field comes from, for the fields this format carries."""
+        """The variable each wanted field comes from, for the fields this format carries;
+        a wanted ``$name`` is that variable (one no other wanted field comes from)."""
         names = set(self.variables())
         found = {}
         for field_name in FIELD_SOURCES:
@@ -144,6 +145,9 @@ class LogFormat:
                     if source in names:
                         found[field_name] = source
                         break
+        for field_name in wanted:  # "$name": the variable itself, captured as it is
+            if field_name.startswith("$") and field_name[1:] in names:
+                found[field_name] = field_name[1:]
         return found
 
     def compile(self, wanted: set[str]) -> Pattern:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -21,9 +21,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from .store import HIST_FIELDS, Series, Store
-from .summary import OBJECTIVES
+from .summary import OBJECTIVES, Window
 
-__all__ = ["InputStats", "NginxLogCollector"]
+__all__ = ["InputStats", "NginxLogCollector", "StoreView"]
 
 _HISTOGRAMS = {
     "request_time": ("http_response_time_seconds_hist", "Time needed by NGINX to handle requests"),
@@ -52,60 +52,88 @@ class InputStats:
     rotations: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class StoreView:
+    """One namespace's store as the collector shows it: the metric name prefix, the
+    fields that feed metrics, constant labels of its parse error counter, and the labels
+    only the request counter carries (``only_counter``)."""
+
+    store: Store
+    prefix: str
+    fields: frozenset[str]
+    const: dict[str, str] = field(default_factory=dict)
+    counter_only: frozenset[str] = frozenset()
+
+
 class NginxLogCollector(Collector):
-    """Builds every family at scrape time from the store, after folding pending rows."""
+    """Builds every family at scrape time from the stores, after folding pending rows;
+    namespaces that share metric names share families."""
 
     def __init__(
         self,
-        store: Store,
-        namespace: str,
-        fields: frozenset[str],
+        views: list[StoreView],
         inputs: dict[str, InputStats],
         fold: Callable[[], None],
         exporter_names: bool = True,
     ) -> None:
-        self.store = store
-        self.prefix = f"{namespace}_" if namespace else ""
-        self.fields = fields
+        self.views = views
         self.inputs = inputs
         self.fold = fold
         self.exporter_names = exporter_names
 
     def collect(self) -> Iterable[Metric]:
         self.fold()
-        store, prefix, names = self.store, self.prefix, list(self.store.labels)
+        families: dict[str, Metric] = {}
+        for view in self.views:
+            for family in self._families(view):
+                shared = families.get(family.name)
+                if shared is None:
+                    families[family.name] = family
+                else:
+                    shared.samples.extend(family.samples)
+        yield from families.values()
+        yield from self._own()
+
+    def _families(self, view: StoreView) -> list[Metric]:
+        store, names = view.store, list(view.store.labels)
+        prefix = f"{view.prefix}_" if view.prefix else ""
         count = CounterMetricFamily(
             f"{prefix}http_response_count", "Amount of processed HTTP requests", labels=names
         )
+        items = list(store.series.items())
+        other_names, other_items = names, items
+        if view.counter_only:
+            other_names, other_items = _without(names, items, view.counter_only)
         sums: list[tuple[int, Metric]] = []
         for position, field_name in enumerate(("bytes", "request_length")):
-            if field_name in self.fields:
+            if field_name in view.fields:
                 name, text = _SUMS[field_name]
                 family: Metric = (
-                    UnknownMetricFamily(f"{prefix}{name}", text, labels=names)
+                    UnknownMetricFamily(f"{prefix}{name}", text, labels=other_names)
                     if self.exporter_names
-                    else CounterMetricFamily(f"{prefix}{name}", text, labels=names)
+                    else CounterMetricFamily(f"{prefix}{name}", text, labels=other_names)
                 )
                 sums.append((position, family))
         hists: list[tuple[int, HistogramMetricFamily]] = []
         for position, field_name in enumerate(HIST_FIELDS):
-            if field_name in self.fields:
+            if field_name in view.fields:
                 name, text = _HISTOGRAMS[field_name]
                 hists.append(
-                    (position, HistogramMetricFamily(f"{prefix}{name}", text, labels=names))
+                    (position, HistogramMetricFamily(f"{prefix}{name}", text, labels=other_names))
                 )
         summaries: list[tuple[int, Metric]] = []
         if store.summaries:
             for position, field_name in enumerate(HIST_FIELDS):
-                if field_name in self.fields:
+                if field_name in view.fields:
                     name, text = _HISTOGRAMS[field_name]
                     summary = Metric(f"{prefix}{name.removesuffix('_hist')}", text, "summary")
                     summaries.append((position, summary))
         now = time.monotonic()
         bounds = [_le(b) for b in store.buckets] + ["+Inf"]
-        for labels, series in list(store.series.items()):
+        for labels, series in items:
+            count.add_metric(list(labels), series.requests)
+        for labels, series in other_items:
             values = list(labels)
-            count.add_metric(values, series.requests)
             for position, family in sums:
                 family.add_metric(values, series.sums[position])  # type: ignore[attr-defined]
             for position, histogram in hists:
@@ -116,17 +144,20 @@ class NginxLogCollector(Collector):
                     buckets.append((le, cumulative))
                 histogram.add_metric(values, buckets, numbers[-2])
             for position, summary in summaries:
-                _add_summary(summary, names, values, series, position, now)
+                _add_summary(summary, other_names, values, series, position, now)
         errors = CounterMetricFamily(
-            f"{prefix}parse_errors", "Total number of log file lines that could not be parsed"
+            f"{prefix}parse_errors",
+            "Total number of log file lines that could not be parsed",
+            labels=list(view.const),
         )
-        errors.add_metric([], store.parse_errors)
-        yield count
-        yield from (family for _, family in sums)
-        yield from (family for _, family in hists)
-        yield from (family for _, family in summaries)
-        yield errors
-        yield from self._own()
+        errors.add_metric(list(view.const.values()), store.parse_errors)
+        return [
+            count,
+            *(family for _, family in sums),
+            *(family for _, family in hists),
+            *(family for _, family in summaries),
+            errors,
+        ]
 
     def _own(self) -> Iterable[Metric]:
         lines = CounterMetricFamily(
@@ -153,17 +184,17 @@ class NginxLogCollector(Collector):
         series = GaugeMetricFamily(
             "nginxlog_series", "Label sets held (each one a series of every request metric)."
         )
-        series.add_metric([], len(self.store.series))
+        series.add_metric([], sum(len(v.store.series) for v in self.views))
         folded = CounterMetricFamily(
             "nginxlog_series_overflow",
             "Lines counted under the overflow label set because NGINXLOG_MAX_SERIES was reached.",
         )
-        folded.add_metric([], self.store.folded)
+        folded.add_metric([], sum(v.store.folded for v in self.views))
         expired = CounterMetricFamily(
             "nginxlog_series_expired",
             "Label sets dropped after NGINXLOG_SERIES_TTL without a line.",
         )
-        expired.add_metric([], self.store.expired)
+        expired.add_metric([], sum(v.store.expired for v in self.views))
         return [lines, read, too_long, rotations, series, folded, expired]
 
     def describe(self) -> Iterable[Metric]:
@@ -190,3 +221,35 @@ def _add_summary(
 
 def _le(bound: float) -> str:
     return repr(float(bound))
+
+
+def _without(
+    names: list[str], items: list[tuple[tuple[str, ...], Series]], dropped: frozenset[str]
+) -> tuple[list[str], list[tuple[tuple[str, ...], Series]]]:
+    """The series merged over the ``dropped`` labels, for the metrics that lack them."""
+    keep = [i for i, name in enumerate(names) if name not in dropped]
+    merged: dict[tuple[str, ...], Series] = {}
+    for labels, series in items:
+        key = tuple(labels[i] for i in keep)
+        into = merged.get(key)
+        if into is None:
+            into = merged[key] = Series(
+                requests=series.requests,
+                sums=list(series.sums),
+                hists=[list(h) for h in series.hists],
+            )
+            if series.windows is not None:
+                into.windows = [Window() for _ in series.windows]
+                for window, theirs in zip(into.windows, series.windows, strict=True):
+                    window.merge(theirs)
+            continue
+        if into.windows is not None and series.windows is not None:
+            for window, theirs in zip(into.windows, series.windows, strict=True):
+                window.merge(theirs)
+        into.requests += series.requests
+        into.sums = [a + b for a, b in zip(into.sums, series.sums, strict=True)]
+        into.hists = [
+            [a + b for a, b in zip(mine, theirs, strict=True)]
+            for mine, theirs in zip(into.hists, series.hists, strict=True)
+        ]
+    return [names[i] for i in keep], list(merged.items())

@@ -8,8 +8,9 @@ from typing import ClassVar, Literal
 
 from sidecars import ByteSize, Duration, Problem, Settings, setting
 
-from .config import load_config
+from .exporter import is_exporter_file
 from .logformat import LogFormat
+from .namespaces import plan
 from .routes import RouteRules
 from .syslog import ListenAddress
 
@@ -73,7 +74,9 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         "tcp://host:port or unix:///path",
     )
     config: Path | None = setting(
-        default="", help="TOML file with [[route]] rules and [[input]] entries with labels"
+        default="",
+        help="TOML file with [[route]] rules and [[input]] entries with labels, or a "
+        "prometheus-nginxlog-exporter config file (.yml, .yaml or .hcl)",
     )
     namespace: str = setting(default="nginx", help="Prefix of the request metric names")
     metrics: list[MetricName] = setting(
@@ -131,7 +134,8 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         except ValueError as exc:
             problems.append(Problem("NGINXLOG_FORMAT", self.format, str(exc)))
         else:
-            problems += _missing_fields(self, log_format)
+            if self.config is None or not is_exporter_file(self.config):
+                problems += _missing_fields(self, log_format, "NGINXLOG_FORMAT", self.format)
         if any(b <= 0 for b in self.buckets) or list(self.buckets) != sorted(set(self.buckets)):
             problems.append(
                 Problem("NGINXLOG_BUCKETS", ",".join(map(str, self.buckets)), "expected "
@@ -139,16 +143,23 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
             )  # fmt: skip
         if self.max_series < 1:
             problems.append(Problem("NGINXLOG_MAX_SERIES", str(self.max_series), "must be >= 1"))
-        config_inputs = 0
-        if self.config is not None:
+        has_inputs = True
+        if not problems:
             try:
-                config = load_config(self.config)
-                RouteRules.build(config.routes, self.route_unmatched, str(self.config))
-                config_inputs = len(config.inputs)
+                the_plan = plan(self)
+                RouteRules.build(the_plan.routes, self.route_unmatched, str(self.config))
+                has_inputs = any(namespace.inputs for namespace in the_plan.namespaces)
             except ValueError as exc:
                 problems.append(Problem("NGINXLOG_CONFIG", str(self.config), str(exc)))
-                config_inputs = 1
-        if not self.files and not self.syslog and not config_inputs:
+            else:
+                if the_plan.exporter is not None:
+                    for namespace in the_plan.namespaces:
+                        labels = ",".join(self.labels)
+                        problems += _missing_fields(
+                            self, namespace.log_format, "NGINXLOG_LABELS", labels,
+                            f"{self.config}: {namespace.where}.format: ",
+                        )  # fmt: skip
+        if not has_inputs:
             problems.append(
                 Problem("NGINXLOG_FILES", None, "required: files to follow, or NGINXLOG_SYSLOG, "
                         "or [[input]] entries in NGINXLOG_CONFIG")
@@ -156,7 +167,9 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         return problems
 
 
-def _missing_fields(settings: NginxLogSettings, log_format: LogFormat) -> list[Problem]:
+def _missing_fields(
+    settings: NginxLogSettings, log_format: LogFormat, variable: str, value: str, where: str = ""
+) -> list[Problem]:
     if log_format.is_json_lines:
         return []
     wanted = {"status"}  # without a method, requests count under method "other"
@@ -168,8 +181,9 @@ def _missing_fields(settings: NginxLogSettings, log_format: LogFormat) -> list[P
         return []
     return [
         Problem(
-            "NGINXLOG_FORMAT",
-            settings.format,
-            f"the format carries no variable for {', '.join(missing)}, which the labels need",
+            variable,
+            value,
+            f"{where}the format carries no variable for {', '.join(missing)}, which the labels "
+            "need",
         )
     ]

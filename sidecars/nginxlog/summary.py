@@ -53,6 +53,15 @@ class Window:
             self.epochs[slot] = epoch
         self.slots[slot][index] += n
 
+    def merge(self, other: Window) -> None:
+        """Add ``other``'s counts, slot by slot; of two different epochs the newer wins."""
+        for slot, (epoch, counts) in enumerate(zip(other.epochs, other.slots, strict=True)):
+            if epoch > self.epochs[slot]:
+                self.slots[slot] = Counter(counts)
+                self.epochs[slot] = epoch
+            elif epoch == self.epochs[slot]:
+                self.slots[slot].update(counts)
+
     def quantiles(self, now: float) -> list[float]:
         """One estimate per objective; NaN when the window holds no observation."""
         current = int(now // _SLOT_SECONDS)

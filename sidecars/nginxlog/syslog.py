@@ -15,14 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-__all__ = ["ListenAddress", "SyslogListener", "unwrap"]
+__all__ = ["ListenAddress", "SyslogListener", "split", "unwrap"]
 
 _RFC3164 = re.compile(
     rb"<\d{1,3}>(?:[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} )?(?:[^ ]+ )??"
-    rb"(?:[^ :\[]{1,48}(?:\[[0-9]+\])?: )",
+    rb"(?:([^ :\[]{1,48})(?:\[[0-9]+\])?: )",
     re.DOTALL,
 )
-_RFC5424 = re.compile(rb"<\d{1,3}>1 [^ ]+ [^ ]+ [^ ]+ [^ ]+ [^ ]+ ")
+_RFC5424 = re.compile(rb"<\d{1,3}>1 [^ ]+ [^ ]+ ([^ ]+) [^ ]+ [^ ]+ ")
 _STRUCTURED = re.compile(rb'(?:\[(?:[^\]\\"]|"(?:[^"\\]|\\.)*"|\\.)*\])+ ?|- ?')
 
 
@@ -61,6 +61,12 @@ class ListenAddress:
 
 def unwrap(message: bytes) -> bytes:
     """The log line inside one syslog message (header and trailing newline removed)."""
+    return split(message)[1]
+
+
+def split(message: bytes) -> tuple[bytes, bytes]:
+    """The tag (RFC 3164) or app name (RFC 5424) of one message, empty if it has none,
+    and the log line inside it."""
     message = message.rstrip(b"\r\n\x00")
     match = _RFC5424.match(message)
     if match is not None:
@@ -68,11 +74,11 @@ def unwrap(message: bytes) -> bytes:
         data = _STRUCTURED.match(rest)
         if data is not None:
             rest = rest[data.end() :]
-        return rest.removeprefix(b"\xef\xbb\xbf")
+        return match.group(1), rest.removeprefix(b"\xef\xbb\xbf")
     match = _RFC3164.match(message)
     if match is not None:
-        return message[match.end() :]
-    return message
+        return match.group(1), message[match.end() :]
+    return b"", message
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -80,21 +86,33 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.sink = sink
 
     def datagram_received(self, data: bytes, addr: object) -> None:
-        self.sink(unwrap(data))
+        self.sink(data)
 
 
 class SyslogListener:
-    """One listening socket; every message's line goes to ``sink``."""
+    """One listening socket; every message's line goes to ``sink``, or with ``tags``
+    only the lines of messages with one of those tags (prometheus-nginxlog-exporter's
+    ``source.syslog.tags``)."""
 
     def __init__(
-        self, address: ListenAddress, sink: Callable[[bytes], None], max_line: int
+        self,
+        address: ListenAddress,
+        sink: Callable[[bytes], None],
+        max_line: int,
+        tags: frozenset[bytes] = frozenset(),
     ) -> None:
         self.address = address
-        self.sink = sink
+        self.line_sink = sink
+        self.tags = tags
         self.max_line = max_line
         self._close: Callable[[], None] | None = None
         self._server: asyncio.Server | None = None
         self.bound: str = str(address)
+
+    def sink(self, message: bytes) -> None:
+        tag, line = split(message)
+        if not self.tags or tag in self.tags:
+            self.line_sink(line)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -134,9 +152,9 @@ class SyslogListener:
                     length = int(size[:-1])
                     if length > self.max_line:
                         break
-                    self.sink(unwrap(await reader.readexactly(length)))
+                    self.sink(await reader.readexactly(length))
                 else:
-                    self.sink(unwrap(first + await reader.readuntil(b"\n")))
+                    self.sink(first + await reader.readuntil(b"\n"))
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, OSError):
             pass
         finally:

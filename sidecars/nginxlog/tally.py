@@ -12,7 +12,7 @@ import operator
 import time
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .parser import Rows
@@ -35,6 +35,7 @@ class Tally:
         fields: tuple[str, ...],
         static: dict[str, str],
         routes: Callable[[], RouteRules],
+        converters: Mapping[str, tuple[str, Callable[[bytes], str]]] | None = None,
     ) -> None:
         self.store = store
         self.rows: Counter[tuple[bytes, ...]] = Counter()
@@ -49,7 +50,12 @@ class Tally:
         sources = []
         for position, name in enumerate(store.labels):
             source = "status" if name == "status_class" else ("path" if name == "route" else name)
-            if name in LABEL_FIELDS:
+            if converters and name in converters:  # relabelled, or unescaped (escape=json)
+                source, converter = converters[name]
+                self._label_plan.append((index.get(source, -1), converter))
+                sources.append(source)
+                self._overflow.append(OVERFLOW)
+            elif name in LABEL_FIELDS:
                 converter = CONVERTERS[name] if name != "route" else self._route
                 self._label_plan.append((index.get(source, -1), converter))
                 sources.append(source)

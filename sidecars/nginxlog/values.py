@@ -6,9 +6,10 @@ distinct raw value.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
-__all__ = ["CONVERTERS", "seconds"]
+__all__ = ["CONVERTERS", "JSON_CONVERTERS", "seconds", "unescape_json"]
 
 METHODS = frozenset(
     ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"]
@@ -62,3 +63,23 @@ CONVERTERS: dict[str, Callable[[bytes], str]] = {
     "host": _text,
     "upstream": _text,
 }
+
+
+def unescape_json(text: str) -> str:
+    """A value as ``log_format ... escape=json`` wrote it, unescaped (``\\"``, ``\\\\``,
+    ``\\u0001``); text that is not valid JSON string content is left as it is."""
+    if "\\" not in text:
+        return text
+    try:
+        value = json.loads(f'"{text}"')
+    except ValueError:
+        return text
+    return value if isinstance(value, str) else text
+
+
+def _json_text(raw: bytes) -> str:
+    return unescape_json(raw.decode("utf-8", "replace"))
+
+
+JSON_CONVERTERS: dict[str, Callable[[bytes], str]] = {"host": _json_text, "upstream": _json_text}
+"""Converters that differ when the format has ``escape=json``."""

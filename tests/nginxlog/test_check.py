@@ -47,3 +47,18 @@ def test_a_bad_format_is_a_usage_error(tmp_path: Path) -> None:
     result = _check(str(sample), NGINXLOG_FORMAT="$remote_addr $nope")
     assert result.returncode == 2
     assert "unknown variable $nope" in result.stderr
+
+
+def test_with_an_exporter_file_the_namespace_listing_the_file_decides(tmp_path: Path) -> None:
+    sample = tmp_path / "b.log"
+    sample.write_text('GET 200 "x"\n' * 2 + GOOD)
+    config = tmp_path / "exporter.yaml"
+    config.write_text(
+        f"namespaces:\n  - name: a\n    source: {{files: ['{tmp_path}/a.log']}}\n"
+        f"  - name: b\n    format: '$request_method $status \"$http_referer\"'\n"
+        f"    source: {{files: ['{tmp_path}/*.log']}}\n"
+    )
+    result = _check(str(sample), NGINXLOG_CONFIG=str(config))
+    assert result.returncode == 1, result.stderr
+    assert "namespace: b" in result.stdout
+    assert "lines: 3, matched: 2" in result.stdout

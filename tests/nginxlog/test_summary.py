@@ -46,3 +46,18 @@ def test_every_estimate_is_within_two_percent_of_an_observation(values: list[flo
     for objective, estimate in zip(OBJECTIVES, window.quantiles(now=0.0), strict=True):
         truth = ordered[math.floor(objective * (len(ordered) - 1))]
         assert estimate == pytest.approx(truth, rel=0.02)
+
+
+def test_merged_windows_give_the_quantiles_of_all_observations() -> None:
+    low, high, old, both = Window(), Window(), Window(), Window()
+    for ms in range(1, 501):
+        low.add(sketch_index(ms / 1000), 1, now=10.0)
+        high.add(sketch_index((ms + 500) / 1000), 1, now=10.0)
+    old.add(sketch_index(100.0), 1000, now=10.0 - 600)  # same slot, five slots earlier
+    both.merge(old)
+    both.merge(low)
+    both.merge(old)
+    both.merge(high)
+    median, p90, _ = both.quantiles(now=20.0)
+    assert median == pytest.approx(0.5, rel=0.02)
+    assert p90 == pytest.approx(0.9, rel=0.02)

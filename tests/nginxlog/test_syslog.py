@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sidecars.nginxlog.syslog import ListenAddress, SyslogListener, unwrap
+from sidecars.nginxlog.syslog import ListenAddress, SyslogListener, split, unwrap
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,13 @@ from sidecars.nginxlog.syslog import ListenAddress, SyslogListener, unwrap
 )
 def test_unwrap(message: bytes, line: bytes) -> None:
     assert unwrap(message) == line
+
+
+def test_split_finds_the_tag() -> None:
+    assert split(b"<190>Nov 22 04:30:00 web-1 nginx: x") == (b"nginx", b"x")
+    assert split(b"<190>Nov  2 04:30:00 web-1 app[12]: y\n") == (b"app", b"y")
+    assert split(b"<13>1 2026-11-22T04:30:00Z web-1 nginx 12 - - z") == (b"nginx", b"z")
+    assert split(b"no header") == (b"", b"no header")
 
 
 def test_listen_addresses() -> None:

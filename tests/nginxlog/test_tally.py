@@ -7,6 +7,7 @@ import pytest
 from sidecars.nginxlog.routes import RouteRules
 from sidecars.nginxlog.store import Store
 from sidecars.nginxlog.tally import Tally
+from sidecars.nginxlog.values import JSON_CONVERTERS
 
 FIELDS = ("method", "path", "status", "request_time", "upstream_time", "bytes")
 
@@ -105,3 +106,17 @@ def test_routes_first_match_wins_and_query_is_ignored() -> None:
 def test_bad_route_rules_are_named(pairs: list[tuple[str, str]], message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("\\2", r"\\2")):
         RouteRules.build(pairs, "other", "f.toml")
+
+
+def test_converters_replace_a_label_or_add_one() -> None:
+    """Relabels (``user`` here) and escape=json unescaping (``host``) come in as converters."""
+    fields = ("method", "status", "host", "$remote_user")
+    store = Store(("method", "status", "host", "user"), (1.0,), 100)
+    converters = {
+        "host": ("host", JSON_CONVERTERS["host"]),
+        "user": ("$remote_user", lambda raw: "known" if raw == b"alice" else "other"),
+    }
+    tally = Tally(store, fields, {}, RouteRules, converters)
+    tally.add([(b"GET", b"200", b'a\\"b', b"alice"), (b"GET", b"200", b"x", b"eve")])
+    tally.fold(now=1.0)
+    assert set(store.series) == {("GET", "200", 'a"b', "known"), ("GET", "200", "x", "other")}

@@ -1,0 +1,66 @@
+"""One namespace's parser and store, and a feed for each of its inputs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from sidecars import HelperContext
+
+from .feed import Feed
+from .metrics import InputStats, StoreView
+from .namespaces import Namespace, label_names_for, wanted_for
+from .plan import build_parser, label_names, wanted_fields
+from .routes import RouteRules
+from .settings import METRIC_FIELDS, NginxLogSettings
+from .store import Store
+from .tally import Tally
+from .values import JSON_CONVERTERS
+
+__all__ = ["pipeline"]
+
+
+def pipeline(
+    ctx: HelperContext[NginxLogSettings], namespace: Namespace, routes: Callable[[], RouteRules]
+) -> tuple[list[Feed], StoreView]:
+    """One namespace's parser and store, and a feed for each of its inputs."""
+    settings = ctx.settings
+    log_format = namespace.log_format
+    parser = build_parser(log_format, wanted_for(namespace, wanted_fields(settings)))
+    ctx.log.info(
+        "log format read",
+        extra={
+            "namespace": namespace.name,
+            "format": log_format.text,
+            "escape": log_format.escape,
+            "fields": parser.fields,
+        },
+    )
+    labels = label_names_for(namespace, label_names(settings, namespace.inputs))
+    store = Store(labels, namespace.buckets, settings.max_series, summaries=settings.summaries)
+    converters: dict[str, tuple[str, Callable[[bytes], str]]] = {}
+    if log_format.escape == "json":
+        converters.update({name: (name, convert) for name, convert in JSON_CONVERTERS.items()})
+    converters.update({r.target: (r.source, r.convert) for r in namespace.relabels})
+    static = {label.name: label.value for label in settings.static_labels}
+    static.update(namespace.static)
+    feed_class = _PrintingFeed if namespace.print_log else Feed
+    feeds = []
+    for spec in namespace.inputs:
+        tally = Tally(store, parser.fields, {**static, **spec.labels}, routes, converters)
+        feeds.append(feed_class(spec.name, parser, tally, InputStats(), ctx.log))
+    metric_fields = frozenset(METRIC_FIELDS[name] for name in settings.metrics)
+    counter_only = frozenset(r.target for r in namespace.relabels if r.only_counter)
+    view = StoreView(
+        store, namespace.prefix, metric_fields & set(parser.fields), namespace.const, counter_only
+    )
+    return feeds, view
+
+
+class _PrintingFeed(Feed):
+    """``print_log``: every line also goes to standard output, as the exporter does."""
+
+    def lines(self, chunk: bytes) -> None:
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.flush()
+        super().lines(chunk)
