@@ -60,7 +60,7 @@ def pipeline(
 class _PrintingFeed(Feed):
     """``print_log``: every line also goes to standard output, as the exporter does."""
 
-    def lines(self, chunk: bytes) -> None:
-        sys.stdout.buffer.write(chunk)
+    def lines(self, chunk: bytes, end: int | None = None) -> None:
+        sys.stdout.buffer.write(chunk if end is None else memoryview(chunk)[:end])
         sys.stdout.flush()
-        super().lines(chunk)
+        super().lines(chunk, end)
