@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
-import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sidecars.gitsync.metrics import GitSyncCollector, GitSyncStats
+
+from ..promtool import needs_promtool, promtool_check
 
 FAMILIES = {
     "gitsync_syncs": "counter",
@@ -56,10 +54,7 @@ def test_families_and_values() -> None:
     assert samples[("gitsync_hook_runs_total", (("hook", "exec"), ("outcome", "error")))] == 2
 
 
+@needs_promtool
 def test_promtool_accepts_the_exposition() -> None:
-    if shutil.which("promtool") is None:
-        pytest.skip("promtool is not installed")
-    done = subprocess.run(
-        ["promtool", "check", "metrics"], input=_exposition(), capture_output=True, timeout=30
-    )
+    done = promtool_check(_exposition().decode())
     assert done.returncode == 0, done.stdout + done.stderr

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from ..promtool import needs_promtool, promtool_check
 from .harness import injector
 from .kube import pod, review
 
@@ -22,18 +20,7 @@ FAMILIES = {
 }
 
 
-def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["promtool", "check", "metrics"],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian: prometheus)")
+@needs_promtool
 async def test_the_exposition_is_what_we_document_and_promtool_accepts_it(tmp_path: Path) -> None:
     async with injector(tmp_path) as hook:
         await hook.post(review(pod("deployment")))

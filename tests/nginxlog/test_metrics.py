@@ -15,6 +15,7 @@ import pytest
 
 from sidecars.testing import HelperProcess
 
+from ..promtool import promtool_check
 from .conftest import REFERENCE, Nginx, eventually, free_port, total
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="needs prometheus")
@@ -44,17 +45,8 @@ async def test_promtool_accepts_the_exposition(
         await eventually(count, 3.0)
         status, text = await helper.get("/metrics")
         assert status == 200
-        promtool = await asyncio.create_subprocess_exec(
-            "promtool",
-            "check",
-            "metrics",
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        output, _ = await asyncio.wait_for(promtool.communicate(text.encode()), 30)
-        assert promtool.returncode == 0, output.decode()
-        assert output == b""
+        done = promtool_check(text)
+        assert (done.returncode, done.stdout + done.stderr) == (0, "")
         size = "nginx_http_response_size_bytes"
         name = size if exporter_names == "true" else f"{size}_total"
         assert f"\n{name}{{" in text

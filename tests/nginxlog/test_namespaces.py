@@ -4,9 +4,7 @@ real NGINX, relabelling, shared names with a namespace label, bad files, escape=
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,23 +13,8 @@ import yaml
 
 from sidecars.testing import HelperProcess, free_port
 
+from ..promtool import needs_promtool, promtool_check
 from .conftest import DETAILED, JSON_LOG, REFERENCE, Nginx, eventually, total
-
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="needs prometheus")
-
-
-async def promtool(text: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        "promtool",
-        "check",
-        "metrics",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(text.encode()), 30)
-    assert process.returncode == 0, output.decode()
-    assert output == b"", output.decode()
 
 
 @needs_promtool
@@ -96,7 +79,8 @@ async def test_two_namespaces_with_relabelling(nginx_factory: Callable[..., Ngin
         assert await total(helper, two, status_group="4xx", upstream_addr="-") == 1
         status, exposition = await helper.get("/custom")
         assert status == 200
-        await promtool(exposition)
+        done = promtool_check(exposition)
+        assert (done.returncode, done.stdout + done.stderr) == (0, "")
         bounds = {
             sample.labels["le"]
             for samples in (await helper.metrics()).values()
@@ -163,7 +147,8 @@ async def test_hcl_namespaces_share_names_under_a_namespace_label(tmp_path: Path
         assert await total(helper, count, vhost="b", user="other") == 1
         status, exposition = await helper.get("/metrics")
         assert status == 200
-        await promtool(exposition)
+        done = promtool_check(exposition)
+        assert (done.returncode, done.stdout + done.stderr) == (0, "")
         hist = 'web_http_response_time_seconds_hist_count{method="GET",status="200",vhost="a"} 2.0'
         assert hist in exposition  # only_counter: the path label is on the counter alone
         summary = 'web_http_response_time_seconds_count{method="GET",status="200",vhost="a"} 2.0'
