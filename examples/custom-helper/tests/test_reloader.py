@@ -37,36 +37,38 @@ def test_the_entry_point_makes_it_a_sidecars_helper() -> None:
     assert discovery.load("reloader") is Reloader
 
 
-async def test_a_config_change_posts_to_the_app_and_counts(
-    app: tuple[str, list[str]], tmp_path: Path
-) -> None:
-    url, calls = app
-    env = {"RELOADER_WATCH_DIR": str(tmp_path), "RELOADER_RELOAD_URL": url}
+@pytest.fixture
+async def reloader(app: tuple[str, list[str]], tmp_path: Path) -> AsyncIterator[HelperProcess]:
+    env = {"RELOADER_WATCH_DIR": str(tmp_path), "RELOADER_RELOAD_URL": app[0]}
     async with HelperProcess("reloader", env) as proc:
         await proc.wait_ready()
-        (tmp_path / "app.conf").write_text("level = debug\n")
-        await proc.wait_log(lambda e: e["msg"] == "reloaded")
-        assert calls == ["POST"]
-        assert await proc.sample("reloader_reloads_total", outcome="success") == 1
-        assert await proc.stop() == 0
+        yield proc
+
+
+async def test_a_config_change_posts_to_the_app_and_counts(
+    app: tuple[str, list[str]], reloader: HelperProcess, tmp_path: Path
+) -> None:
+    proc, calls = reloader, app[1]
+    (tmp_path / "app.conf").write_text("level = debug\n")
+    await proc.wait_log(lambda e: e["msg"] == "reloaded")
+    assert calls == ["POST"]
+    assert await proc.sample("reloader_reloads_total", outcome="success") == 1
+    assert await proc.stop() == 0
 
 
 async def test_post_reload_on_the_admin_server_reloads_at_once(
-    app: tuple[str, list[str]], tmp_path: Path
+    app: tuple[str, list[str]], reloader: HelperProcess
 ) -> None:
-    url, calls = app
-    env = {"RELOADER_WATCH_DIR": str(tmp_path), "RELOADER_RELOAD_URL": url}
-    async with HelperProcess("reloader", env) as proc:
-        await proc.wait_ready()
-        assert proc.admin_url is not None
-        async with ClientSession() as session:
-            async with session.post(proc.admin_url + "/reload") as response:
-                assert (response.status, await response.json()) == (200, {"reloaded": True})
-            async with session.get(proc.admin_url + "/reload") as response:
-                assert response.status == 405
-        assert calls == ["POST"]
-        assert await proc.sample("reloader_reloads_total", outcome="success") == 1
-        assert await proc.stop() == 0
+    proc, calls = reloader, app[1]
+    assert proc.admin_url is not None
+    async with ClientSession() as session:
+        async with session.post(proc.admin_url + "/reload") as response:
+            assert (response.status, await response.json()) == (200, {"reloaded": True})
+        async with session.get(proc.admin_url + "/reload") as response:
+            assert response.status == 405
+    assert calls == ["POST"]
+    assert await proc.sample("reloader_reloads_total", outcome="success") == 1
+    assert await proc.stop() == 0
 
 
 async def test_a_failing_app_is_retried_then_counted_as_a_failure(tmp_path: Path) -> None:
