@@ -32,7 +32,7 @@ _REASONS = {
 }
 _BURST = 10.0
 
-WAIT, CONNECTING, EXCHANGE = 0, 1, 2
+WAIT, CONNECTING, EXCHANGE, TUNNEL = 0, 1, 2, 3
 
 
 class HttpClient(asyncio.Protocol):
@@ -47,6 +47,8 @@ class HttpClient(asyncio.Protocol):
         "cluster",
         "discard",
         "endpoint",
+        "eof_in",
+        "eof_out",
         "head_started",
         "held",
         "idle_since",
@@ -67,6 +69,7 @@ class HttpClient(asyncio.Protocol):
         "transport",
         "tried",
         "tuned",
+        "upgrade",
         "upstream",
     )
 
@@ -98,6 +101,8 @@ class HttpClient(asyncio.Protocol):
         self.tried: list[Endpoint] = []
         self.key: bytes | None = None
         self.peer_ip = b""
+        self.upgrade = b""  # the Upgrade header of a request that asks for one
+        self.eof_in = self.eof_out = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -110,6 +115,9 @@ class HttpClient(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
         self.ticks += 1
+        if self.state == TUNNEL:
+            self.upstream.transport.write(data)  # type: ignore[union-attr]
+            return
         if self.state == EXCHANGE and not self.req_done:
             self._body(data)
             return
@@ -143,6 +151,9 @@ class HttpClient(asyncio.Protocol):
         self.chunked = Chunked() if head.body == "chunked" else None
         self.req_done = head.body == "none"
         self.responded = self.discard = self.stale_retried = False
+        self.upgrade = b""
+        if head.upgrade and b"upgrade" in head.tokens and head.body == "none":
+            self.upgrade = head.get(b"upgrade") or b""
         self.attempts = 0
         self.tried = []
         cluster = self._route(head)
@@ -188,6 +199,8 @@ class HttpClient(asyncio.Protocol):
         if s.x_forwarded_for:
             chain = self.peer_ip if forwarded is None else forwarded + b", " + self.peer_ip
             extra += b"\r\nX-Forwarded-For: " + chain
+        if self.upgrade:
+            extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + self.upgrade
         raw = head.without(cluster.request_strip)
         if head.version != b"HTTP/1.1":
             end = raw.find(b"\r\n")
@@ -294,7 +307,9 @@ class HttpClient(asyncio.Protocol):
             first = b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]
             raw = first + (raw[end:] if end > 0 else b"")
         extra = cluster.response_add
-        if not self.keep_alive:
+        if status == 101:
+            extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + (head.get(b"upgrade") or b"")
+        elif not self.keep_alive:
             extra += b"\r\nConnection: close"
         self.responded = True
         self.listener.stats.observe(status, self.listener.loop.time() - self.started)
@@ -401,6 +416,44 @@ class HttpClient(asyncio.Protocol):
         )
         self.close()
 
+    # after a 101: a byte tunnel both ways, half-closes passed on
+
+    def tunnel(self, upstream: HttpUpstream, rest: bytes) -> None:
+        """The upstream switched protocols: from now on bytes pass as they are."""
+        self.state = TUNNEL
+        self.flush()
+        if rest:
+            self.send(rest)
+        if self.buf:
+            data, self.buf = self.buf, b""
+            upstream.transport.write(data)  # type: ignore[union-attr]
+        self.transport.resume_reading()  # type: ignore[union-attr]
+
+    def eof_received(self) -> bool:
+        """Outside a tunnel the client's EOF ends the connection (False closes it)."""
+        upstream = self.upstream
+        if self.state != TUNNEL or upstream is None or upstream.transport is None:
+            return False
+        self.eof_in = True
+        if self.eof_out:
+            self.close()
+            upstream.transport.close()
+            return False
+        if upstream.transport.can_write_eof():
+            upstream.transport.write_eof()
+        return True
+
+    def upstream_eof(self) -> bool:
+        """The upstream half-closed a tunnel; True keeps its connection open for writing."""
+        self.eof_out = True
+        transport = self.transport
+        assert transport is not None
+        if self.eof_in or not transport.can_write_eof():
+            self.close()
+            return False
+        transport.write_eof()
+        return True
+
     # lifecycle
 
     def expired(self, now: float) -> str | None:
@@ -415,6 +468,9 @@ class HttpClient(asyncio.Protocol):
                 and now - self.head_started > s.header_timeout
             ):
                 return "header"
+            if s.idle_timeout and now - self.idle_since >= s.idle_timeout:
+                return "idle"
+        elif self.state == TUNNEL:
             if s.idle_timeout and now - self.idle_since >= s.idle_timeout:
                 return "idle"
         elif s.request_timeout and now - self.started > s.request_timeout:
