@@ -14,6 +14,7 @@ from typing import Any
 from .cluster import Cluster
 from .config import ListenerConfig
 from .metrics import ListenerStats
+from .poller import Poller
 from .splice import PipePool, SpliceConnection
 from .tls import ServerTLS
 
@@ -62,6 +63,7 @@ class Listener:
             and hasattr(os, "splice")
         )
         self.sock: socket.socket | None = None
+        self.poller: Poller | None = None
 
     @property
     def clusters(self) -> list[Cluster]:
@@ -71,6 +73,7 @@ class Listener:
         """Resolve upstreams, then bind; ``OSError`` if the address is taken."""
         await asyncio.gather(*(cluster.start() for cluster in self.clusters))
         if self.splice:
+            self.poller = Poller(self.loop)
             self.sock = self._socket()
             self.sock.listen(4096)
             self.loop.add_reader(self.sock.fileno(), self._accept)
@@ -110,9 +113,12 @@ class Listener:
         instead of spinning on a listening socket that stays readable."""
         sock = self.sock
         assert sock is not None
+        family = int(sock.family)
         for _ in range(_ACCEPT_BATCH):
             try:
-                client, peer = sock.accept()
+                # socket.accept() converts family and type to enums for every call, which
+                # costs about as much as the accept itself; _accept() returns the bare fd
+                fd, peer = sock._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -123,6 +129,7 @@ class Listener:
                     self.loop.remove_reader(sock.fileno())
                     self.loop.call_later(_ACCEPT_PAUSE, self._resume_accepting)
                 return
+            client = socket.socket(family, socket.SOCK_STREAM, 0, fd)
             client.setblocking(False)
             connection = SpliceConnection(self, client, peer)
             self.opened(connection)
@@ -183,6 +190,8 @@ class Listener:
         for cluster in self.clusters:
             cluster.stop()
         self.pipes.close()
+        if self.poller is not None:
+            self.poller.close()
         if self.server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.server.wait_closed(), 1.0)

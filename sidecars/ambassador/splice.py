@@ -1,6 +1,6 @@
 """tcp mode without TLS: the kernel moves bulk bytes (``splice`` through a pipe), Python steers.
 
-Both legs are raw non-blocking sockets watched with ``loop.add_reader``/``add_writer``; a
+Both legs are raw non-blocking sockets watched through the listener's ``Poller``; a
 bulk transfer is spliced from its source socket into a pipe and from the pipe into the other
 socket, so its payload never enters Python. Connects are plain non-blocking ``connect`` calls
 on resolved addresses (no task, no coroutine, no ``getaddrinfo``); the listener's sweep
@@ -93,10 +93,10 @@ class Pump:
         "dst",
         "dst_sock",
         "left",
-        "loop",
         "moved",
         "pending",
         "pipe",
+        "poller",
         "small",
         "splicing",
         "src",
@@ -106,7 +106,7 @@ class Pump:
 
     def __init__(self, conn: SpliceConnection, src: socket.socket, dst: socket.socket) -> None:
         self.conn = conn
-        self.loop = conn.loop
+        self.poller = conn.poller
         self.src = src.fileno()
         self.dst = dst.fileno()
         self.src_sock = src
@@ -134,7 +134,7 @@ class Pump:
             self.conn.fail(exc)
             return
         if not size:
-            self.loop.remove_reader(self.src)
+            self.poller.reader(self.src, None)
             self._finish()
             return
         self.moved += size
@@ -178,7 +178,7 @@ class Pump:
             self.conn.fail(exc)
             return
         if not size:
-            self.loop.remove_reader(self.src)
+            self.poller.reader(self.src, None)
             self._finish()
             return
         self.moved += size
@@ -216,15 +216,15 @@ class Pump:
     def _block(self, callback: Callable[[], None]) -> None:
         """The destination is full: stop reading until it has taken what we hold."""
         self.blocked = True
-        self.loop.remove_reader(self.src)
-        self.loop.add_writer(self.dst, callback)
+        self.poller.reader(self.src, None)
+        self.poller.writer(self.dst, callback)
 
     def _unblock(self) -> None:
         self.blocked = False
         if not self.conn.closed:
             self.conn.ticks += 1
-            self.loop.remove_writer(self.dst)
-            self.loop.add_reader(self.src, self.readable)
+            self.poller.writer(self.dst, None)
+            self.poller.reader(self.src, self.readable)
 
     def _finish(self) -> None:
         """The source ended: pass the half-close on."""
@@ -263,6 +263,7 @@ class SpliceConnection:
         "loop",
         "peer",
         "pipes",
+        "poller",
         "reason",
         "seen",
         "started",
@@ -277,6 +278,8 @@ class SpliceConnection:
         self.listener = listener
         self.loop = listener.loop
         self.pipes = listener.pipes
+        assert listener.poller is not None
+        self.poller = listener.poller
         self.client = client
         self.peer = peer
         self.upstream: socket.socket | None = None
@@ -335,15 +338,13 @@ class SpliceConnection:
         elif code == errno.EINPROGRESS:
             # watched for reading too: the poll then survives the connect and the reader
             # is only swapped, which saves a deregistration and a registration
-            self.loop.add_reader(sock.fileno(), self._connect_done)
-            self.loop.add_writer(sock.fileno(), self._connect_done)
+            self.poller.watch(sock.fileno(), self._connect_done, self._connect_done)
         else:
             self._connect_failed(os.strerror(code))
 
     def _connect_done(self) -> None:
         sock = self.upstream
         assert sock is not None
-        self.loop.remove_writer(sock.fileno())
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if code:
             self._connect_failed(os.strerror(code))
@@ -362,8 +363,7 @@ class SpliceConnection:
         self.endpoint = None
         sock = self.upstream
         if sock is not None:
-            self.loop.remove_reader(sock.fileno())
-            self.loop.remove_writer(sock.fileno())
+            self.poller.forget(sock.fileno())
             sock.close()
             self.upstream = None
         self.listener.cluster.failed(endpoint)
@@ -391,8 +391,8 @@ class SpliceConnection:
                 return
         self.up = up = Pump(self, self.client, upstream)
         self.down = down = Pump(self, upstream, self.client)
-        self.loop.add_reader(up.src, up.readable)
-        self.loop.add_reader(down.src, down.readable)
+        self.poller.watch(up.src, up.readable, None)
+        self.poller.watch(down.src, down.readable, None)
         up.readable()  # the client's first bytes are usually there already
 
     # data path callbacks
@@ -447,19 +447,17 @@ class SpliceConnection:
         if self.closed:
             return
         self.closed = True
-        loop = self.loop
+        poller = self.poller
         for pump in (self.up, self.down):
             if pump is not None:
                 pump.release()
         fd = self.client.fileno()
-        loop.remove_reader(fd)
-        loop.remove_writer(fd)
+        poller.forget(fd)
         self.client.close()
         upstream = self.upstream
         if upstream is not None:
             fd = upstream.fileno()
-            loop.remove_reader(fd)
-            loop.remove_writer(fd)
+            poller.forget(fd)
             upstream.close()
         endpoint = self.endpoint
         if endpoint is not None and self.up is not None:
