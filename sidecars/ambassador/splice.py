@@ -33,7 +33,7 @@ _F_SETPIPE_SZ = 1031
 _SPARE_PIPES = 128
 _COPY_BUFFER = 1 << 16
 _BULK = 1 << 14  # a read this large suggests a bulk transfer: splice it
-_SMALL_READS = 8  # then this many small reads in a row go back to copying
+_SMALL_READS = 64  # then this many small reads in a row go back to copying
 
 
 class PipePool:
