@@ -130,6 +130,10 @@ class HttpUpstream(asyncio.Protocol):
         if self.client is None:
             return
         if head.body == "length":
+            if len(data) - rest == head.length:  # the usual small response: all here
+                client.send(data[rest:])
+                self._done()
+                return
             self.state = 1
             self.remaining = head.length
             if rest < len(data):
