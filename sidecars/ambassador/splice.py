@@ -336,8 +336,7 @@ class SpliceConnection:
         if code == 0:
             self._connected()
         elif code == errno.EINPROGRESS:
-            # watched for reading too: the poll then survives the connect and the reader
-            # is only swapped, which saves a deregistration and a registration
+            # writable once connected; a refused connect reports through either event
             self.poller.watch(sock.fileno(), self._connect_done, self._connect_done)
         else:
             self._connect_failed(os.strerror(code))
