@@ -15,7 +15,8 @@ from .cluster import Cluster
 from .config import ListenerConfig
 from .metrics import ListenerStats
 from .poller import Poller
-from .splice import PipePool, SpliceConnection
+from .pump import PipePool
+from .splice import SpliceConnection
 from .tls import ServerTLS
 
 __all__ = ["Listener"]
