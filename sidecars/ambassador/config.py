@@ -1,4 +1,4 @@
-"""Listeners from the environment or from a JSON config file, checked before anything binds.
+"""Listeners from the environment or from a YAML/JSON config file, checked before anything binds.
 
 A listener's configuration is an ``AmbassadorSettings`` value: a config file entry overrides
 the environment's settings by their lower-case names, so one vocabulary serves both and the
@@ -14,6 +14,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from sidecars import ConfigError, Problem
 from sidecars.runtime.settings import convert, describe
@@ -93,12 +95,7 @@ def load_listeners(settings: AmbassadorSettings) -> list[ListenerConfig]:
             raise ConfigError(problems)
         return [ListenerConfig("default", settings, targets)]
     where = str(settings.config_file)
-    try:
-        document = json.loads(Path(settings.config_file).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError([Problem(f"{settings.prefix}CONFIG_FILE", where, str(exc))]) from None
-    except ValueError as exc:
-        raise ConfigError([Problem(where, None, f"not valid JSON: {exc}")]) from None
+    document = _read(settings.config_file, f"{settings.prefix}CONFIG_FILE")
     entries = document.get("listeners") if isinstance(document, dict) else None
     if not isinstance(entries, list) or not entries:
         raise ConfigError([Problem(where, None, "expected an object with a 'listeners' list")])
@@ -123,6 +120,27 @@ def load_listeners(settings: AmbassadorSettings) -> list[ListenerConfig]:
     if problems:
         raise ConfigError(problems)
     return listeners
+
+
+def _read(path: Path, variable: str) -> Any:
+    """The parsed file: YAML (``safe_load``) for .yaml/.yml names, JSON otherwise."""
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(variable, where, str(exc))]) from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError([Problem(where, None, f"not valid YAML{at}: {problem}")]) from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ConfigError([Problem(where, None, f"not valid JSON: {exc}")]) from None
 
 
 def _routes(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 __all__ = ["Endpoint"]
@@ -18,6 +19,7 @@ class Endpoint:
         "ejected_until",
         "ejections",
         "failures",
+        "family",
         "healthy",
         "host",
         "idle",
@@ -25,6 +27,7 @@ class Endpoint:
         "port",
         "removed",
         "server_name",
+        "sockaddr",
         "streak",
         "timeouts",
         "total",
@@ -35,6 +38,8 @@ class Endpoint:
         self.port = port
         self.server_name = server_name
         self.label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sockaddr: tuple[Any, ...] = (host, port, 0, 0) if ":" in host else (host, port)
         self.active = 0
         self.total = 0
         self.bytes_in = 0

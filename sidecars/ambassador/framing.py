@@ -42,7 +42,7 @@ class Head:
     find headers with ``bytes.find`` (C speed) instead of a Python loop over lines.
     """
 
-    __slots__ = ("body", "close", "first", "length", "low", "raw", "tokens", "version")
+    __slots__ = ("body", "close", "first", "length", "low", "raw", "tokens", "upgrade", "version")
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
@@ -53,6 +53,7 @@ class Head:
         self.body = "none"  # none | length | chunked | eof
         self.length = 0
         self.tokens: frozenset[bytes] = frozenset()  # Connection header tokens, lower-case
+        self.upgrade = b""  # Upgrade header value, lower-case
 
     def get(self, lower: bytes) -> bytes | None:
         """The first value of header ``lower`` (a lower-case name), stripped."""
@@ -73,58 +74,59 @@ class Head:
         return raw
 
 
-_LENGTH = b"\r\ncontent-length:"
-_CODING = b"\r\ntransfer-encoding:"
-_CONNECTION = b"\r\nconnection:"
+# The fields that frame or route a message, and any folded (obs-fold) line, in one pass.
+# Whitespace before the colon of these is refused (a smuggling vector); other fields pass.
+_FIELDS = re.compile(
+    rb"\r\n(?:(content-length|transfer-encoding|connection|upgrade|host)([ \t]*):[ \t]*"
+    rb"([^\r\n]*)|([ \t]))"
+)
 _COMMON_TOKENS = {
     b"keep-alive": frozenset((b"keep-alive",)),
     b"close": frozenset((b"close",)),
 }
 
 
-def _value(head: Head, start: int, key: bytes) -> bytes:
-    start += len(key)
-    end = head.low.find(b"\r\n", start)
-    return head.raw[start : end if end >= 0 else len(head.raw)].strip()
-
-
 def parse_head(raw: bytes, request: bool) -> Head:
-    """Scan a head without its final blank line; ``BadMessage`` if it is not HTTP/1.x."""
+    """Scan a head without its final blank line; ``BadMessage`` if it is not HTTP/1.x.
+
+    One regular-expression pass over the lower-case head finds the few fields that frame
+    the message; everything else is passed on as it is.
+    """
     head = Head(raw)
     end = raw.find(b"\r\n")
     first = (raw if end < 0 else raw[:end]).split(b" ", 2)
-    if len(first) != 3 and not (not request and len(first) == 2):
-        raise BadMessage("bad start line")
-    if len(first) == 2:
+    if len(first) != 3:
+        if request or len(first) != 2:
+            raise BadMessage("bad start line")
         first.append(b"")
     head.first = first
     version = first[2] if request else first[0]
     if version != b"HTTP/1.1" and version != b"HTTP/1.0":
         raise BadMessage("unsupported HTTP version")
     head.version = version
-    if b"\r\n " in raw or b"\r\n\t" in raw or b" :" in raw or b"\t:" in raw:
-        raise BadMessage("folded header or space before a colon")
-    low = head.low
     length: bytes | None = None
-    position = low.find(_LENGTH)
-    if position >= 0:
-        length = _value(head, position, _LENGTH)
-        again = low.find(_LENGTH, position + 2)
-        if again >= 0 and _value(head, again, _LENGTH) != length:
-            raise BadMessage("conflicting Content-Length")
     chunked = False
-    position = low.find(_CODING)
-    if position >= 0:
-        chunked = _value(head, position, _CODING).lower().endswith(b"chunked")
-        if not chunked:
-            raise BadMessage("unsupported Transfer-Encoding")
-    position = low.find(_CONNECTION)
-    if position >= 0:
-        value = _value(head, position, _CONNECTION).lower()
-        tokens = _COMMON_TOKENS.get(value)
-        if tokens is None:
-            tokens = frozenset(t.strip() for t in value.split(b",") if t.strip())
-        head.tokens = tokens
+    for name, space, value, fold in _FIELDS.findall(head.low):
+        if fold or space:
+            raise BadMessage("folded header or space before a colon")
+        value = value.rstrip()
+        if name == b"host":
+            continue
+        if name == b"content-length":
+            if length is not None and value != length:
+                raise BadMessage("conflicting Content-Length")
+            length = value
+        elif name == b"connection":
+            tokens = _COMMON_TOKENS.get(value)
+            if tokens is None:
+                tokens = frozenset(t.strip() for t in value.split(b",") if t.strip())
+            head.tokens = head.tokens | tokens if head.tokens else tokens
+        elif name == b"transfer-encoding":
+            chunked = value.endswith(b"chunked")
+            if not chunked:
+                raise BadMessage("unsupported Transfer-Encoding")
+        else:
+            head.upgrade = value
     if version == b"HTTP/1.1":
         head.close = b"close" in head.tokens
     else:

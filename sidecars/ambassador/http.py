@@ -1,8 +1,9 @@
-"""http mode's client leg: parse each request head, pick an upstream, stream the body both ways.
+"""http mode's client leg: read each request head, stream its body, relay the response.
 
 One request at a time per client connection (bytes of a pipelined next request wait in the
-buffer). Upstream connections come from a per-endpoint keep-alive pool; a request without a
-body whose reused connection turned out closed is sent again on a fresh one.
+buffer). Where a request goes is ``routing``'s job, its heads follow ``headers``' rules,
+``forwarding`` finds it an upstream connection and retries it, and after a 101 ``tunnel``
+relays bytes.
 """
 
 from __future__ import annotations
@@ -10,29 +11,23 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, cast
 
-from .cluster import Cluster, ConnectFailed
+from . import tunnel
+from .cluster import Cluster
 from .endpoint import Endpoint
+from .forwarding import dispatch, may_retry, retry, upstream_failed
 from .framing import MAX_HEAD, BadMessage, Chunked, Head, parse_head
-from .pool import HttpUpstream, take_idle
+from .headers import error_response, request_head, response_head
+from .pool import HttpUpstream
+from .routing import hash_key, route
+from .state import CONNECTING, EXCHANGE, TUNNEL, WAIT
 
 if TYPE_CHECKING:
     from .listener import Listener
 
 __all__ = ["HttpClient"]
 
-_IDEMPOTENT = frozenset((b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"))
 _RETRY_STATUS = frozenset((502, 503, 504))
-_REASONS = {
-    400: "Bad Request",
-    404: "Not Found",
-    408: "Request Timeout",
-    431: "Request Header Fields Too Large",
-    502: "Bad Gateway",
-    504: "Gateway Timeout",
-}
 _BURST = 10.0
-
-WAIT, CONNECTING, EXCHANGE = 0, 1, 2
 
 
 class HttpClient(asyncio.Protocol):
@@ -47,6 +42,8 @@ class HttpClient(asyncio.Protocol):
         "cluster",
         "discard",
         "endpoint",
+        "eof_in",
+        "eof_out",
         "head_started",
         "held",
         "idle_since",
@@ -67,6 +64,7 @@ class HttpClient(asyncio.Protocol):
         "transport",
         "tried",
         "tuned",
+        "upgrade",
         "upstream",
     )
 
@@ -98,6 +96,8 @@ class HttpClient(asyncio.Protocol):
         self.tried: list[Endpoint] = []
         self.key: bytes | None = None
         self.peer_ip = b""
+        self.upgrade = b""  # the Upgrade header of a request that asks for one
+        self.eof_in = self.eof_out = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
@@ -110,8 +110,11 @@ class HttpClient(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.bytes_in += len(data)
         self.ticks += 1
+        if self.state == TUNNEL:
+            self.upstream.transport.write(data)  # type: ignore[union-attr]
+            return
         if self.state == EXCHANGE and not self.req_done:
-            self._body(data)
+            self.forward_body(data)
             return
         self.buf = self.buf + data if self.buf else data
         if self.state == WAIT:
@@ -124,14 +127,14 @@ class HttpClient(asyncio.Protocol):
         end = buf.find(b"\r\n\r\n")
         if end < 0:
             if len(buf) > MAX_HEAD:
-                self._error(431)
+                self.error(431)
             elif buf and not self.head_started:
                 self.head_started = self.listener.loop.time()
             return
         try:
             head = parse_head(buf[:end], request=True)
         except BadMessage:
-            self._error(400)
+            self.error(400)
             return
         self.buf = buf[end + 4 :]
         self.head_started = 0.0
@@ -143,107 +146,23 @@ class HttpClient(asyncio.Protocol):
         self.chunked = Chunked() if head.body == "chunked" else None
         self.req_done = head.body == "none"
         self.responded = self.discard = self.stale_retried = False
+        self.upgrade = b""
+        if head.upgrade and b"upgrade" in head.tokens and head.body == "none":
+            self.upgrade = head.get(b"upgrade") or b""
         self.attempts = 0
         self.tried = []
-        cluster = self._route(head)
+        cluster = route(self.listener, head)
         if cluster is None:
-            self._error(404)
+            self.error(404)
             return
         self.cluster = cluster
-        self.out_head = self._rewrite(head, cluster)
-        self.key = self._key(head, cluster)
+        self.out_head = request_head(head, cluster, self.peer_ip, self.upgrade)
+        self.key = hash_key(head, cluster, self.peer_ip)
         cluster.retry_tokens = min(cluster.retry_tokens + cluster.settings.retry_budget, _BURST)
         self.state = CONNECTING
-        self._dispatch()
+        dispatch(self)
 
-    def _route(self, head: Head) -> Cluster | None:
-        routes = self.listener.routes
-        if not routes:
-            return self.listener.cluster
-        host = (head.get(b"host") or b"").split(b":", 1)[0].decode("latin-1").lower()
-        path = head.first[1].decode("latin-1")
-        for prefix, route_host, cluster in routes:
-            if (not route_host or route_host == host) and path.startswith(prefix):
-                return cluster
-        return self.listener.cluster if self.listener.cluster.targets else None
-
-    def _key(self, head: Head, cluster: Cluster) -> bytes | None:
-        spec = cluster.settings.hash_key
-        if cluster.settings.lb != "ketama":
-            return None
-        if spec == "path":
-            return head.first[1].split(b"?", 1)[0]
-        if spec.startswith("header:"):
-            value = head.get(spec[7:].lower().encode())
-            if value is not None:
-                return value
-        return self.peer_ip
-
-    def _rewrite(self, head: Head, cluster: Cluster) -> bytes:
-        s = cluster.settings
-        forwarded = head.get(b"x-forwarded-for") if s.x_forwarded_for else None
-        extra = cluster.request_add
-        if b"\r\nhost:" not in head.low:
-            extra += b"\r\nHost: " + (s.tls_server_name or "localhost").encode()
-        if s.x_forwarded_for:
-            chain = self.peer_ip if forwarded is None else forwarded + b", " + self.peer_ip
-            extra += b"\r\nX-Forwarded-For: " + chain
-        raw = head.without(cluster.request_strip)
-        if head.version != b"HTTP/1.1":
-            end = raw.find(b"\r\n")
-            raw = b"%s %s HTTP/1.1%s" % (
-                head.first[0],
-                head.first[1],
-                raw[end:] if end > 0 else b"",
-            )
-        return raw + extra + b"\r\n\r\n"
-
-    def _dispatch(self) -> None:
-        endpoint = self.cluster.pick(self.key, self.tried)
-        if endpoint is None:
-            self._fail("no upstream endpoint available")
-            return
-        connection = take_idle(endpoint)
-        if connection is not None:
-            self._attach(connection, endpoint, reused=True)
-        else:
-            self.listener.loop.create_task(self._connect(endpoint))
-
-    async def _connect(self, first: Endpoint) -> None:
-        cluster = self.cluster
-        keepalive = cluster.settings.tcp_keepalive
-        try:
-            _, connection, endpoint = await cluster.connect(
-                lambda: HttpUpstream(keepalive), self.key, first=first, tried=self.tried
-            )
-        except ConnectFailed as exc:
-            if not self.closed:
-                self._fail(str(exc))
-            return
-        endpoint.total += 1
-        connection.endpoint = endpoint
-        if self.closed or self.state != CONNECTING:
-            connection.transport.close()  # type: ignore[union-attr]
-            return
-        self._attach(connection, endpoint, reused=False)
-
-    def _attach(self, connection: HttpUpstream, endpoint: Endpoint, reused: bool) -> None:
-        self.state = EXCHANGE
-        connection.reused = reused
-        self.upstream = connection
-        self.endpoint = endpoint
-        endpoint.active += 1
-        connection.begin(self)
-        transport = connection.transport
-        assert transport is not None
-        transport.write(self.out_head)
-        if not self.req_done:
-            data, self.buf = self.buf, b""
-            if data:
-                self._body(data)
-            self.transport.resume_reading()  # type: ignore[union-attr]
-
-    def _body(self, data: bytes) -> None:
+    def forward_body(self, data: bytes) -> None:
         upstream = self.upstream
         assert upstream is not None
         assert upstream.transport is not None
@@ -264,7 +183,7 @@ class HttpClient(asyncio.Protocol):
             try:
                 end = self.chunked.feed(data)
             except BadMessage:
-                self._error(400)
+                self.error(400)
                 return
             upstream.transport.write(data[:end] if end < len(data) else data)
             if not self.chunked.done:
@@ -283,22 +202,14 @@ class HttpClient(asyncio.Protocol):
             cluster.failed(self.endpoint)  # type: ignore[arg-type]
         else:
             cluster.succeeded(self.endpoint)  # type: ignore[arg-type]
-        if status in _RETRY_STATUS and self._may_retry():
+        if status in _RETRY_STATUS and may_retry(self):
             self.discard = True
             return
         if self.listener.draining or head.body == "eof" or not self.req_done:
             self.keep_alive = False
-        raw = head.without(cluster.response_strip)
-        if head.version != b"HTTP/1.1":
-            end = raw.find(b"\r\n")
-            first = b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]
-            raw = first + (raw[end:] if end > 0 else b"")
-        extra = cluster.response_add
-        if not self.keep_alive:
-            extra += b"\r\nConnection: close"
         self.responded = True
         self.listener.stats.observe(status, self.listener.loop.time() - self.started)
-        self.held = raw + extra + b"\r\n\r\n"
+        self.held = response_head(head, cluster, status, self.keep_alive)
 
     def send(self, data: bytes) -> None:
         if self.discard:
@@ -329,7 +240,7 @@ class HttpClient(asyncio.Protocol):
         else:
             upstream.transport.close()  # type: ignore[union-attr]
         if self.discard:
-            self._retry(endpoint)
+            retry(self, endpoint)
             return
         self.state = WAIT
         if not self.keep_alive or not self.req_done:
@@ -340,66 +251,37 @@ class HttpClient(asyncio.Protocol):
             self.transport.resume_reading()  # type: ignore[union-attr]
             self._next()
 
-    def upstream_failed(self, upstream: HttpUpstream, reason: str) -> None:
-        """The upstream connection broke during this exchange."""
-        endpoint = self.endpoint
-        assert endpoint is not None
-        if self.upstream is upstream:
-            self.upstream = None
-            endpoint.active -= 1
-        upstream.client = None
-        if self.closed or self.responded:
-            self.abort()
-            return
-        stale = upstream.reused and not upstream.got_bytes and not self.stale_retried
-        if stale and self.req_done and self.body == "none" and self.method in _IDEMPOTENT:
-            self.stale_retried = True
-            self.state = CONNECTING
-            self.listener.loop.create_task(self._connect(endpoint))
-            return
-        self.cluster.failed(endpoint)
-        if self._may_retry():
-            self._retry(endpoint)
-            return
-        self._fail(reason)
-
-    def _may_retry(self) -> bool:
-        return (
-            self.body == "none"
-            and self.method in _IDEMPOTENT
-            and self.attempts < self.cluster.settings.retries
-            and self.cluster.take_retry()
-        )
-
-    def _retry(self, endpoint: Endpoint) -> None:
-        self.attempts += 1
-        self.discard = False
-        self.tried.append(endpoint)
-        if len(self.tried) >= len(self.cluster.endpoints):
-            self.tried = []  # every endpoint had its turn: any may serve the retry
-        self.state = CONNECTING
-        self._dispatch()
-
-    def _fail(self, reason: str) -> None:
+    def fail(self, reason: str) -> None:
         self.listener.stats.connect_failures += 1
         self.listener.log.warning(
             "request failed", extra={"listener": self.listener.name, "error": reason}
         )
-        self._error(502)
+        self.error(502)
 
-    def _error(self, status: int) -> None:
+    def error(self, status: int) -> None:
         """Answer with an error and close: the connection's framing can no longer be trusted."""
         if self.responded or self.closed:
             self.abort()
             return
         self.responded = True
         self.listener.stats.observe(status, 0.0)
-        body = f"{status} {_REASONS[status]}\n".encode()
-        self.send(
-            b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-            b"Connection: close\r\n\r\n%s" % (status, _REASONS[status].encode(), len(body), body)
-        )
+        self.send(error_response(status))
         self.close()
+
+    def upstream_failed(self, upstream: HttpUpstream, reason: str) -> None:
+        """The upstream connection broke during this exchange."""
+        upstream_failed(self, upstream, reason)
+
+    def tunnel(self, upstream: HttpUpstream, rest: bytes) -> None:
+        """The upstream answered 101: relay bytes from now on."""
+        tunnel.start(self, upstream, rest)
+
+    def eof_received(self) -> bool:
+        """Outside a tunnel the client's EOF ends the connection (False closes it)."""
+        return tunnel.client_eof(self)
+
+    def upstream_eof(self) -> bool:
+        return tunnel.upstream_eof(self)
 
     # lifecycle
 
@@ -417,6 +299,9 @@ class HttpClient(asyncio.Protocol):
                 return "header"
             if s.idle_timeout and now - self.idle_since >= s.idle_timeout:
                 return "idle"
+        elif self.state == TUNNEL:
+            if s.idle_timeout and now - self.idle_since >= s.idle_timeout:
+                return "idle"
         elif s.request_timeout and now - self.started > s.request_timeout:
             return "request"
         return None
@@ -426,13 +311,13 @@ class HttpClient(asyncio.Protocol):
 
     def time_out(self, reason: str) -> None:
         if reason == "header":
-            self._error(408)
+            self.error(408)
         elif reason == "request":
             if self.upstream is not None and self.upstream.transport is not None:
                 self.upstream.reusable = False
                 self.upstream.client = None
                 self.upstream.transport.abort()
-            self._error(504)
+            self.error(504)
         else:
             self.close()
 

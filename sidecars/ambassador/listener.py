@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -12,12 +14,17 @@ from typing import Any
 from .cluster import Cluster
 from .config import ListenerConfig
 from .metrics import ListenerStats
+from .poller import Poller
+from .pump import PipePool
+from .splice import SpliceConnection
 from .tls import ServerTLS
 
 __all__ = ["Listener"]
 
 _MAX_SWEEP = 5.0
 _MIN_SWEEP = 0.05
+_ACCEPT_BATCH = 64
+_ACCEPT_PAUSE = 0.1
 
 
 class Listener:
@@ -49,6 +56,15 @@ class Listener:
         if s.listen_tls_cert_file is not None and s.listen_tls_key_file is not None:
             self.tls = ServerTLS(s.listen_tls_cert_file, s.listen_tls_key_file, log)
         self._tasks: list[asyncio.Task[None]] = []
+        self.pipes = PipePool()
+        self.splice = (
+            s.mode == "tcp"
+            and self.tls is None
+            and self.cluster.ssl is None
+            and hasattr(os, "splice")
+        )
+        self.sock: socket.socket | None = None
+        self.poller: Poller | None = None
 
     @property
     def clusters(self) -> list[Cluster]:
@@ -57,12 +73,18 @@ class Listener:
     async def start(self, factory: Callable[[], asyncio.Protocol]) -> None:
         """Resolve upstreams, then bind; ``OSError`` if the address is taken."""
         await asyncio.gather(*(cluster.start() for cluster in self.clusters))
-        self.server = await self.loop.create_server(
-            factory,
-            sock=self._socket(),
-            ssl=self.tls.context if self.tls else None,
-            backlog=4096,
-        )
+        if self.splice:
+            self.poller = Poller(self.loop)
+            self.sock = self._socket()
+            self.sock.listen(4096)
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+        else:
+            self.server = await self.loop.create_server(
+                factory,
+                sock=self._socket(),
+                ssl=self.tls.context if self.tls else None,
+                backlog=4096,
+            )
         self._tasks.append(asyncio.create_task(self._sweep()))
         if self.tls is not None:
             self._tasks.append(asyncio.create_task(self.tls.watch()))
@@ -87,8 +109,42 @@ class Listener:
             raise
         return sock
 
+    def _accept(self) -> None:
+        """Raw accepts for the splice path; a full descriptor table pauses accepting briefly
+        instead of spinning on a listening socket that stays readable."""
+        sock = self.sock
+        assert sock is not None
+        family = int(sock.family)
+        for _ in range(_ACCEPT_BATCH):
+            try:
+                # socket.accept() converts family and type to enums for every call, which
+                # costs about as much as the accept itself; _accept() returns the bare fd
+                fd, peer = sock._accept()  # type: ignore[attr-defined]
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    self.log.warning(
+                        "cannot accept", extra={"listener": self.name, "error": exc.strerror}
+                    )
+                    self.loop.remove_reader(sock.fileno())
+                    self.loop.call_later(_ACCEPT_PAUSE, self._resume_accepting)
+                return
+            client = socket.socket(family, socket.SOCK_STREAM, 0, fd)
+            client.setblocking(False)
+            connection = SpliceConnection(self, client, peer)
+            self.opened(connection)
+            connection.connect()
+
+    def _resume_accepting(self) -> None:
+        if self.sock is not None and not self.draining:
+            self.loop.add_reader(self.sock.fileno(), self._accept)
+
     @property
     def address(self) -> str:
+        if self.sock is not None:
+            host, port = self.sock.getsockname()[:2]
+            return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         assert self.server is not None
         host, port = self.server.sockets[0].getsockname()[:2]
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -106,6 +162,10 @@ class Listener:
         self.draining = True
         if self.server is not None:
             self.server.close()
+        if self.sock is not None:
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
+            self.sock = None
 
     async def drain(self, limit: float) -> None:
         """Wait up to ``limit`` seconds for open connections, then cut the rest."""
@@ -130,6 +190,9 @@ class Listener:
             task.cancel()
         for cluster in self.clusters:
             cluster.stop()
+        self.pipes.close()
+        if self.poller is not None:
+            self.poller.close()
         if self.server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.server.wait_closed(), 1.0)
@@ -138,6 +201,8 @@ class Listener:
         """One timer for all connections: idle, header (slowloris) and age limits."""
         s = self.settings
         limits = [x for x in (s.idle_timeout, s.max_connection_age) if x > 0]
+        if self.splice and s.connect_timeout > 0:
+            limits.append(s.connect_timeout)
         if s.mode == "http":
             limits += [x for x in (s.header_timeout, s.request_timeout) if x > 0]
             limits += [s.pool_idle_timeout] if s.pool_idle_timeout > 0 else []

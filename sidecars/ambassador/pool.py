@@ -42,7 +42,7 @@ class HttpUpstream(asyncio.Protocol):
         self.client: HttpClient | None = None
         self.endpoint: Endpoint | None = None
         self.buf = b""
-        self.state = 0  # 0 head, 1 length body, 2 chunked body, 3 until EOF, 4 done
+        self.state = 0  # 0 head, 1 length body, 2 chunked body, 3 until EOF, 4 done, 5 tunnel
         self.head: Head | None = None
         self.remaining = 0
         self.chunked: Chunked | None = None
@@ -89,7 +89,7 @@ class HttpUpstream(asyncio.Protocol):
             self._head(self.buf + data if self.buf else data)
         elif state == 2:
             self._chunk(data, 0)
-        elif state == 3:
+        elif state == 3 or state == 5:
             client.send(data)
         else:
             self.reusable = False
@@ -120,6 +120,9 @@ class HttpUpstream(asyncio.Protocol):
             break
         self.buf = b""
         self.head = head
+        if status == 101:
+            self._switch(client, head, data[rest:])
+            return
         if client.method == b"HEAD" or status in (204, 304) or status == 101:
             head.body = "none"
         self.reusable = not head.close and head.body != "eof" and status != 101
@@ -127,6 +130,10 @@ class HttpUpstream(asyncio.Protocol):
         if self.client is None:
             return
         if head.body == "length":
+            if len(data) - rest == head.length:  # the usual small response: all here
+                client.send(data[rest:])
+                self._done()
+                return
             self.state = 1
             self.remaining = head.length
             if rest < len(data):
@@ -145,6 +152,19 @@ class HttpUpstream(asyncio.Protocol):
             self._done()
         if self.client is not None:
             self.client.flush()
+
+    def _switch(self, client: HttpClient, head: Head, rest: bytes) -> None:
+        """101 Switching Protocols: this connection becomes the client's tunnel."""
+        self.reusable = False
+        if not client.upgrade:
+            self._broken("101 Switching Protocols to a request that asked for no upgrade")
+            return
+        head.body = "none"
+        client.response_head(self, head, 101)
+        if self.client is None:
+            return
+        self.state = 5
+        client.tunnel(self, rest)
 
     def _chunk(self, data: bytes, start: int) -> None:
         assert self.chunked is not None
@@ -176,6 +196,8 @@ class HttpUpstream(asyncio.Protocol):
             client.upstream_failed(self, reason)
 
     def eof_received(self) -> bool:
+        if self.state == 5 and self.client is not None:
+            return self.client.upstream_eof()
         if self.state == 3 and self.client is not None:
             self.reusable = False
             self._done()
@@ -190,7 +212,9 @@ class HttpUpstream(asyncio.Protocol):
                 endpoint.idle.remove(self)
         client = self.client
         if client is not None and client.upstream is self:
-            if self.state == 3:
+            if self.state == 5:
+                client.close()
+            elif self.state == 3:
                 self._done()
             else:
                 client.upstream_failed(self, str(exc) if exc else "upstream closed the connection")

@@ -20,7 +20,9 @@ class AmbassadorSettings(Settings, prefix="AMBASSADOR_", admin_port=9401):
         help="How long a stopping ambassador may take in all (drain delay plus connection wait)",
     )
     config_file: Path | None = setting(
-        default=None, help="JSON file with a 'listeners' list; each entry overrides these settings"
+        default=None,
+        help="YAML (.yaml, .yml) or JSON file with a 'listeners' list; each entry overrides "
+        "these settings",
     )
     listen: HostPort = setting(default="127.0.0.1:15000", help="Address the listener binds")
     mode: Literal["tcp", "http"] = setting(

@@ -1,4 +1,4 @@
-"""Listener configuration from variables and from a JSON file."""
+"""Listener configuration from variables and from a YAML or JSON file."""
 
 from __future__ import annotations
 
@@ -74,3 +74,88 @@ def test_drain_budget_must_fit_in_the_drain_timeout() -> None:
         AmbassadorSettings.from_env(
             {"AMBASSADOR_UPSTREAMS": "a:1", "AMBASSADOR_DRAIN_TIMEOUT": "10s"}
         )
+
+
+YAML_CONFIG = """
+listeners:
+  - name: cache
+    listen: 127.0.0.1:7000
+    upstreams: [a:1, b:2]
+    lb: ketama
+    idle_timeout: 30s
+    tcp_keepalive: no
+  - listen: 127.0.0.1:7001
+    mode: http
+    upstreams:
+      - c:3
+    routes:
+      - prefix: /api
+        upstreams: [d:4]
+        retries: 0
+"""
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml"])
+def test_yaml_file_has_the_json_schema(tmp_path: Path, suffix: str) -> None:
+    config = tmp_path / f"c{suffix}"
+    config.write_text(YAML_CONFIG)
+    settings = AmbassadorSettings.from_env({"AMBASSADOR_CONFIG_FILE": str(config)})
+    cache, web = load_listeners(settings)
+    assert cache.name == "cache"
+    assert cache.settings.lb == "ketama"
+    assert float(cache.settings.idle_timeout) == 30.0
+    assert cache.settings.tcp_keepalive is False
+    assert [str(t) for t in cache.targets] == ["a:1", "b:2"]
+    assert web.settings.mode == "http"
+    assert [str(t) for t in web.targets] == ["c:3"]
+    assert web.routes[0].prefix == "/api"
+    assert web.routes[0].settings.retries == 0
+
+
+def test_yaml_errors_name_the_file_the_key_path_and_the_expectation(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "listeners:\n"
+        "  - listen: 127.0.0.1:7000\n"
+        "    upstreams: [a:1]\n"
+        "    lb: fastest\n"
+        "  - listen: 127.0.0.1:7001\n"
+        "    mode: http\n"
+        "    routes:\n"
+        "      - prefix: api\n"
+        "        upstreams: [b:2]\n"
+        "        colour: blue\n"
+    )
+    settings = AmbassadorSettings.from_env({"AMBASSADOR_CONFIG_FILE": str(config)})
+    with pytest.raises(ConfigError) as caught:
+        load_listeners(settings)
+    text = caught.value.render()
+    assert f"{config}: listeners[0].lb" in text
+    assert "round_robin" in text  # what was expected
+    assert f"{config}: listeners[1].routes[0].colour" in text
+    assert "not a listener setting" in text
+    assert f"{config}: listeners[1].routes[0].prefix='api': must start with /" in text
+
+
+def test_yaml_syntax_and_shape_errors_say_where(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("listeners:\n  - listen: 127.0.0.1:7000\n   upstreams: [a:1\n")
+    settings = AmbassadorSettings.from_env({"AMBASSADOR_CONFIG_FILE": str(broken)})
+    with pytest.raises(ConfigError) as caught:
+        load_listeners(settings)
+    text = caught.value.render()
+    assert str(broken) in text
+    assert "not valid YAML at line 3" in text
+    shapeless = tmp_path / "list.yaml"
+    shapeless.write_text("- listen: 127.0.0.1:7000\n")
+    settings = AmbassadorSettings.from_env({"AMBASSADOR_CONFIG_FILE": str(shapeless)})
+    with pytest.raises(ConfigError, match="expected an object with a 'listeners' list"):
+        load_listeners(settings)
+
+
+def test_a_missing_config_file_names_the_variable(tmp_path: Path) -> None:
+    settings = AmbassadorSettings.from_env(
+        {"AMBASSADOR_CONFIG_FILE": str(tmp_path / "absent.yaml")}
+    )
+    with pytest.raises(ConfigError, match="AMBASSADOR_CONFIG_FILE"):
+        load_listeners(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,38 @@ async def test_proxy_protocol_v1_and_v2_headers_reach_the_upstream() -> None:
                 assert int.from_bytes(header[24:26], "big") == client_port
                 assert int.from_bytes(header[26:28], "big") == port
             assert header.endswith(b"hello")
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while data := await reader.read(1 << 16):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+async def test_bulk_then_small_exchanges_keep_every_byte_in_order() -> None:
+    """Bulk reads switch a direction to splice, a run of small ones back to copying."""
+    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
+    upstream = server.sockets[0].getsockname()[1]
+    port = free_port()
+    env = {
+        "AMBASSADOR_LISTEN": f"127.0.0.1:{port}",
+        "AMBASSADOR_UPSTREAMS": f"127.0.0.1:{upstream}",
+    }
+    bulk = os.urandom(3 << 20)
+    async with server, ambassador(env) as amb:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        async with asyncio.timeout(30):
+            for round_ in range(2):
+                writer.write(bulk)
+                assert await reader.readexactly(len(bulk)) == bulk
+                for index in range(20):
+                    message = b"small %d.%d\n" % (round_, index)
+                    writer.write(message)
+                    assert await reader.readexactly(len(message)) == message
+            writer.write_eof()
+            assert await reader.read() == b""
+        writer.close()
+        sent = await amb.sample("ambassador_listener_sent_bytes_total", listener="default")
+    assert sent is not None
+    assert sent >= 2 * len(bulk)

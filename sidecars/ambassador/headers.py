@@ -1,0 +1,62 @@
+"""http mode's header rules: the heads sent on, and the answers the ambassador gives itself."""
+
+from __future__ import annotations
+
+from .cluster import Cluster
+from .framing import Head
+
+__all__ = ["error_response", "request_head", "response_head"]
+
+_REASONS = {
+    400: "Bad Request",
+    404: "Not Found",
+    408: "Request Timeout",
+    431: "Request Header Fields Too Large",
+    502: "Bad Gateway",
+    504: "Gateway Timeout",
+}
+
+
+def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -> bytes:
+    """The request head for the upstream: hop-by-hop and removed fields dropped, added ones,
+    Host when missing, X-Forwarded-For, and the Upgrade asked for; always HTTP/1.1."""
+    s = cluster.settings
+    extra = cluster.request_add
+    if b"\r\nhost:" not in head.low:
+        extra += b"\r\nHost: " + (s.tls_server_name or "localhost").encode()
+    if s.x_forwarded_for:
+        forwarded = head.get(b"x-forwarded-for")
+        chain = peer_ip if forwarded is None else forwarded + b", " + peer_ip
+        extra += b"\r\nX-Forwarded-For: " + chain
+    if upgrade:
+        extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + upgrade
+    raw = head.without(cluster.request_strip)
+    if head.version != b"HTTP/1.1":
+        end = raw.find(b"\r\n")
+        raw = b"%s %s HTTP/1.1%s" % (head.first[0], head.first[1], raw[end:] if end > 0 else b"")
+    return raw + extra + b"\r\n\r\n"
+
+
+def response_head(head: Head, cluster: Cluster, status: int, keep_alive: bool) -> bytes:
+    """The response head for the client, by the same rules; a 101 keeps its Upgrade."""
+    raw = head.without(cluster.response_strip)
+    if head.version != b"HTTP/1.1":
+        end = raw.find(b"\r\n")
+        first = b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]
+        raw = first + (raw[end:] if end > 0 else b"")
+    extra = cluster.response_add
+    if status == 101:
+        extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + (head.get(b"upgrade") or b"")
+    elif not keep_alive:
+        extra += b"\r\nConnection: close"
+    return raw + extra + b"\r\n\r\n"
+
+
+def error_response(status: int) -> bytes:
+    """A short plain-text answer that closes the connection."""
+    reason = _REASONS[status]
+    body = f"{status} {reason}\n".encode()
+    return (
+        b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n%s" % (status, reason.encode(), len(body), body)
+    )

@@ -1,0 +1,42 @@
+"""http mode: which upstream group serves a request, and its consistent-hash key."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .cluster import Cluster
+from .framing import Head
+
+if TYPE_CHECKING:
+    from .listener import Listener
+
+__all__ = ["hash_key", "route"]
+
+
+def route(listener: Listener, head: Head) -> Cluster | None:
+    """The first route whose prefix (and Host, if it names one) matches; else the default
+    group, or ``None`` (a 404) when the listener has routes only."""
+    routes = listener.routes
+    if not routes:
+        return listener.cluster
+    host = (head.get(b"host") or b"").split(b":", 1)[0].decode("latin-1").lower()
+    path = head.first[1].decode("latin-1")
+    for prefix, route_host, cluster in routes:
+        if (not route_host or route_host == host) and path.startswith(prefix):
+            return cluster
+    return listener.cluster if listener.cluster.targets else None
+
+
+def hash_key(head: Head, cluster: Cluster, peer_ip: bytes) -> bytes | None:
+    """The ketama key: the path, a header, or the client address when the header is absent."""
+    settings = cluster.settings
+    if settings.lb != "ketama":
+        return None
+    spec = settings.hash_key
+    if spec == "path":
+        return head.first[1].split(b"?", 1)[0]
+    if spec.startswith("header:"):
+        value = head.get(spec[7:].lower().encode())
+        if value is not None:
+            return value
+    return peer_ip
