@@ -212,6 +212,10 @@ def run(
     p: dict[str, int], procs: dict[str, subprocess.Popen[bytes]], seconds: int, rounds: int
 ) -> None:
     ha, am = procs["haproxy"].pid, procs["ambassador"].pid
+    rss = {  # first, while both processes are fresh: later rounds leave memory to reuse
+        "haproxy tcp": [idle_rss(ha, p["ha_redis"])],
+        "ambassador tcp": [idle_rss(am, p["am_redis"])],
+    }
     paths = {
         "direct": p["nginx"], "haproxy tcp": p["ha_tcp"], "haproxy http": p["ha_http"],
         "ambassador tcp": p["am_tcp"], "ambassador http": p["am_http"],
@@ -241,10 +245,6 @@ def run(
             ("ambassador tcp", p["am_redis"]),
         ):
             redis[name].append(redis_bench(port))
-    rss = {
-        "haproxy tcp": [idle_rss(ha, p["ha_redis"])],
-        "ambassador tcp": [idle_rss(am, p["am_redis"])],
-    }
 
     def table(title: str, runs: dict[str, list[float]], unit: str, peer: dict[str, str]) -> None:
         values = {name: statistics.median(figures) for name, figures in runs.items()}
