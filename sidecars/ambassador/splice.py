@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from .endpoint import Endpoint
 from .proxyproto import proxy_header
 from .pump import Pump
+from .tcp import past_limits
 
 if TYPE_CHECKING:
     from .listener import Listener
@@ -198,14 +199,7 @@ class SpliceConnection:
             ):
                 self._connect_failed("", timed_out=True)
             return None
-        if self.ticks != self.seen:
-            self.seen = self.ticks
-            self.idle_since = now
-        elif s.idle_timeout and now - self.idle_since >= s.idle_timeout:
-            return "idle"
-        if s.max_connection_age and now - self.started >= s.max_connection_age:
-            return "age"
-        return None
+        return past_limits(self, s, now)
 
     def tune(self) -> None:
         """Keep-alive on the upstream leg, set from the sweep rather than per connect."""

@@ -16,8 +16,25 @@ from .proxyproto import proxy_header
 
 if TYPE_CHECKING:
     from .listener import Listener
+    from .settings import AmbassadorSettings
+    from .splice import SpliceConnection
 
 __all__ = ["TcpClient"]
+
+
+def past_limits(
+    conn: TcpClient | SpliceConnection, s: AmbassadorSettings, now: float
+) -> str | None:
+    """``idle`` or ``age`` once a connection went past one of those limits; activity since
+    the last sweep (its ``ticks`` moved) restarts the idle clock."""
+    if conn.ticks != conn.seen:
+        conn.seen = conn.ticks
+        conn.idle_since = now
+    elif s.idle_timeout and now - conn.idle_since >= s.idle_timeout:
+        return "idle"
+    if s.max_connection_age and now - conn.started >= s.max_connection_age:
+        return "age"
+    return None
 
 
 class TcpClient(asyncio.Protocol):
@@ -147,15 +164,7 @@ class TcpClient(asyncio.Protocol):
 
     def expired(self, now: float) -> str | None:
         """Called by the listener's sweep: the limit this connection went past, if any."""
-        s = self.listener.settings
-        if self.ticks != self.seen:
-            self.seen = self.ticks
-            self.idle_since = now
-        elif s.idle_timeout and now - self.idle_since >= s.idle_timeout:
-            return "idle"
-        if s.max_connection_age and now - self.started >= s.max_connection_age:
-            return "age"
-        return None
+        return past_limits(self, self.listener.settings, now)
 
     def tune(self) -> None:
         """Keep-alive on the upstream leg, set from the listener's sweep rather than per
