@@ -85,6 +85,17 @@ async def redis_call(port: int, *args: str, source: str | None = None) -> bytes:
         writer.close()
 
 
+async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An upstream that sends back what it reads (over TLS too) until the client is done."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    writer.close()
+
+
 async def start_ambassador(env: Mapping[str, str], **kwargs: Any) -> HelperProcess:
     """Start the helper and return once it is ready (every listener bound)."""
     base = {"AMBASSADOR_DRAIN_DELAY": "0", "AMBASSADOR_CONNECTION_DRAIN": "5s"}

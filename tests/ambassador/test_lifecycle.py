@@ -13,18 +13,11 @@ from typing import Any
 
 import pytest
 
-from .conftest import free_port, redis_call, start_ambassador, wait_for
-
-
-async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while data := await reader.read(65536):
-        writer.write(data)
-        await writer.drain()
-    writer.close()
+from .conftest import echo, free_port, redis_call, start_ambassador, wait_for
 
 
 async def test_sigterm_keeps_serving_for_the_delay_then_drains_open_connections() -> None:
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
     upstream = server.sockets[0].getsockname()[1]
     port = free_port()
     env = {
@@ -82,7 +75,7 @@ async def test_quitquitquit_stops_the_ambassador(redis_factory: Any) -> None:
 async def test_ready_only_once_every_listener_is_bound(redis_factory: Any, tmp_path: Path) -> None:
     redis = redis_factory()
     taken = free_port()
-    blocker = await asyncio.start_server(_echo, "127.0.0.1", taken)
+    blocker = await asyncio.start_server(echo, "127.0.0.1", taken)
     config = tmp_path / "two.json"
     listeners = [
         {"listen": f"127.0.0.1:{taken}", "upstreams": [redis.address]},

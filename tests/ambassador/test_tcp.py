@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from .conftest import ambassador, free_port, redis_call, resp
+from .conftest import ambassador, echo, free_port, redis_call, resp
 
 
 async def test_redis_commands_pass_through_and_are_counted(redis_factory: Any) -> None:
@@ -137,16 +137,9 @@ async def test_proxy_protocol_v1_and_v2_headers_reach_the_upstream() -> None:
             assert header.endswith(b"hello")
 
 
-async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while data := await reader.read(1 << 16):
-        writer.write(data)
-        await writer.drain()
-    writer.close()
-
-
 async def test_bulk_then_small_exchanges_keep_every_byte_in_order() -> None:
     """Bulk reads switch a direction to splice, a run of small ones back to copying."""
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
     upstream = server.sockets[0].getsockname()[1]
     port = free_port()
     env = {

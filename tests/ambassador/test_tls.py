@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .conftest import ambassador, free_port, wait_for
+from .conftest import ambassador, echo, free_port, wait_for
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -39,16 +39,6 @@ def make_cert(directory: Path, ca: str, name: str, san: str) -> tuple[Path, Path
     return directory / f"{name}.pem", directory / f"{name}.key"
 
 
-async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except (ConnectionError, ssl.SSLError):
-        pass
-    writer.close()
-
-
 async def _roundtrip(port: int, **kwargs: Any) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port, **kwargs)
     try:
@@ -67,7 +57,7 @@ async def test_origination_verifies_the_upstream_and_presents_a_client_cert(tmp_
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(ca))
     context.load_cert_chain(server_cert, server_key)
     context.verify_mode = ssl.CERT_REQUIRED  # mTLS: the ambassador must show its certificate
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0, ssl=context)
+    server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=context)
     upstream = f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
     good, wrong_ca = free_port(), free_port()
     common = {
@@ -97,7 +87,7 @@ async def test_listener_terminates_tls_and_reloads_its_certificate(tmp_path: Pat
     live_cert, live_key = tmp_path / "live.pem", tmp_path / "live.key"
     live_cert.write_bytes(first_cert.read_bytes())
     live_key.write_bytes(first_key.read_bytes())
-    server = await asyncio.start_server(_echo, "127.0.0.1", 0)
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
     upstream = f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
     port = free_port()
     env = {
