@@ -22,6 +22,7 @@ __all__ = ["Cluster", "ConnectFailed"]
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 _MAX_DOUBLINGS = 10
+_BURST = 10.0  # retry tokens saved up at most
 
 
 class ConnectFailed(Exception):
@@ -44,9 +45,12 @@ class Cluster:
         self.log = log
         self.endpoints: list[Endpoint] = []
         self.balancer = make_balancer(settings.lb)
+        self.hashed = settings.lb == "ketama"
         self.ssl: ssl.SSLContext | None = client_context(settings) if settings.tls else None
         self.retries = 0
-        self.retry_tokens = 10.0
+        self.requests = 0  # each request adds ``retry_budget`` to the retry tokens
+        self.retry_tokens = _BURST
+        self._counted = 0  # requests already turned into tokens
         self.on_removed: list[Callable[[Endpoint], None]] = []
         forwarded = {b"x-forwarded-for"} if settings.x_forwarded_for else set()
         self.request_strip = line_pattern(
@@ -55,9 +59,11 @@ class Cluster:
         self.request_add = _lines(settings.request_headers_add)
         self.response_strip = line_pattern(HOP_BY_HOP | _names(settings.response_headers_remove))
         self.response_add = _lines(settings.response_headers_add)
+        self.request_removes = bool(settings.request_headers_remove)
+        self.response_removes = bool(settings.response_headers_remove)
         self._members: dict[Target, list[Endpoint]] = {}
         self.loop = asyncio.get_running_loop()
-        self.recovered_by = 0.0  # no endpoint is ejected after this time
+        self.recovered_by = 0.0  # no endpoint is ejected after this time (0: none is)
         self.all_healthy = True  # no active check failing
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -118,9 +124,12 @@ class Cluster:
 
     def pick(self, key: bytes | None, tried: Iterable[Endpoint] = ()) -> Endpoint | None:
         """The endpoint for the next connection or request; ``None`` if none is left to try."""
+        if not tried and self.all_healthy:
+            if self.recovered_by and self.loop.time() >= self.recovered_by:
+                self.recovered_by = 0.0
+            if not self.recovered_by:
+                return self.balancer.pick(self.endpoints, key) if self.endpoints else None
         now = self.loop.time()
-        if not tried and now >= self.recovered_by and self.all_healthy:
-            return self.balancer.pick(self.endpoints, key) if self.endpoints else None
         excluded = set(map(id, tried))
         candidates = [
             e
@@ -154,7 +163,11 @@ class Cluster:
         )
 
     def take_retry(self) -> bool:
-        """Spend one retry if the budget allows (refilled by each request)."""
+        """Spend one retry if the budget allows (refilled by each request, counted here
+        rather than on every request)."""
+        earned = (self.requests - self._counted) * self.settings.retry_budget
+        self._counted = self.requests
+        self.retry_tokens = min(self.retry_tokens + earned, _BURST)
         if self.retry_tokens < 1.0:
             return False
         self.retry_tokens -= 1.0

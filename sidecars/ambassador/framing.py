@@ -39,21 +39,38 @@ class Head:
     """A request or response head, scanned rather than split: a proxy mostly passes it on.
 
     ``raw`` is the head without its final blank line; ``low`` its lower-case twin used to
-    find headers with ``bytes.find`` (C speed) instead of a Python loop over lines.
+    find headers with ``bytes.find`` (C speed) instead of a Python loop over lines. ``hop``
+    says whether a line a proxy must drop was seen: without one, the head goes on as it is.
     """
 
-    __slots__ = ("body", "close", "first", "length", "low", "raw", "tokens", "upgrade", "version")
+    __slots__ = (
+        "body",
+        "close",
+        "first",
+        "forwarded",
+        "hop",
+        "host",
+        "length",
+        "low",
+        "raw",
+        "tokens",
+        "upgrade",
+        "version",
+    )
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytes, low: bytes, first: list[bytes], version: bytes) -> None:
         self.raw = raw
-        self.low = raw.lower()
-        self.first: list[bytes] = []
-        self.version = b"HTTP/1.1"
+        self.low = low
+        self.first = first
+        self.version = version
         self.close = False
         self.body = "none"  # none | length | chunked | eof
         self.length = 0
-        self.tokens: frozenset[bytes] = frozenset()  # Connection header tokens, lower-case
+        self.tokens: frozenset[bytes] = _NO_TOKENS  # Connection header tokens, lower-case
         self.upgrade = b""  # Upgrade header value, lower-case
+        self.host: bytes | None = None  # lower-case
+        self.forwarded = False  # an X-Forwarded-For line was seen
+        self.hop = False
 
     def get(self, lower: bytes) -> bytes | None:
         """The first value of header ``lower`` (a lower-case name), stripped."""
@@ -74,59 +91,66 @@ class Head:
         return raw
 
 
-# The fields that frame or route a message, and any folded (obs-fold) line, in one pass.
-# Whitespace before the colon of these is refused (a smuggling vector); other fields pass.
+# The fields that frame, route or must not be passed on, and any folded (obs-fold) line, in
+# one pass. Whitespace before the colon of these is refused (a smuggling vector).
 _FIELDS = re.compile(
-    rb"\r\n(?:(content-length|transfer-encoding|connection|upgrade|host)([ \t]*):[ \t]*"
-    rb"([^\r\n]*)|([ \t]))"
+    rb"\r\n(?:(content-length|transfer-encoding|connection|upgrade|host|x-forwarded-for|"
+    rb"keep-alive|proxy-connection|te|trailer)([ \t]*):[ \t]*([^\r\n]*)|[ \t])"
 )
+_NO_TOKENS: frozenset[bytes] = frozenset()
 _COMMON_TOKENS = {
     b"keep-alive": frozenset((b"keep-alive",)),
     b"close": frozenset((b"close",)),
 }
+_VERSIONS = frozenset((b"HTTP/1.1", b"HTTP/1.0"))
 
 
 def parse_head(raw: bytes, request: bool) -> Head:
     """Scan a head without its final blank line; ``BadMessage`` if it is not HTTP/1.x.
 
-    One regular-expression pass over the lower-case head finds the few fields that frame
-    the message; everything else is passed on as it is.
+    One regular-expression pass over the lower-case head finds the few fields that matter
+    to a proxy; everything else is passed on as it is.
     """
-    head = Head(raw)
     end = raw.find(b"\r\n")
     first = (raw if end < 0 else raw[:end]).split(b" ", 2)
     if len(first) != 3:
         if request or len(first) != 2:
             raise BadMessage("bad start line")
         first.append(b"")
-    head.first = first
     version = first[2] if request else first[0]
-    if version != b"HTTP/1.1" and version != b"HTTP/1.0":
+    if version not in _VERSIONS:
         raise BadMessage("unsupported HTTP version")
-    head.version = version
+    head = Head(raw, raw.lower(), first, version)
     length: bytes | None = None
     chunked = False
-    for name, space, value, fold in _FIELDS.findall(head.low):
-        if fold or space:
+    for name, space, value in _FIELDS.findall(head.low):
+        if space or not name:
             raise BadMessage("folded header or space before a colon")
-        value = value.rstrip()
-        if name == b"host":
-            continue
         if name == b"content-length":
+            value = value.rstrip()
             if length is not None and value != length:
                 raise BadMessage("conflicting Content-Length")
             length = value
+        elif name == b"host":
+            head.host = value.rstrip()
         elif name == b"connection":
+            value = value.rstrip()
             tokens = _COMMON_TOKENS.get(value)
             if tokens is None:
                 tokens = frozenset(t.strip() for t in value.split(b",") if t.strip())
             head.tokens = head.tokens | tokens if head.tokens else tokens
+            head.hop = True
         elif name == b"transfer-encoding":
-            chunked = value.endswith(b"chunked")
+            chunked = value.rstrip().endswith(b"chunked")
             if not chunked:
                 raise BadMessage("unsupported Transfer-Encoding")
+        elif name == b"upgrade":
+            head.upgrade = value.rstrip()
+            head.hop = True
+        elif name == b"x-forwarded-for":
+            head.forwarded = head.hop = True
         else:
-            head.upgrade = value
+            head.hop = True
     if version == b"HTTP/1.1":
         head.close = b"close" in head.tokens
     else:

@@ -22,15 +22,15 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
     Host when missing, X-Forwarded-For, and the Upgrade asked for; always HTTP/1.1."""
     s = cluster.settings
     extra = cluster.request_add
-    if b"\r\nhost:" not in head.low:
+    if head.host is None:
         extra += b"\r\nHost: " + (s.tls_server_name or "localhost").encode()
     if s.x_forwarded_for:
-        forwarded = head.get(b"x-forwarded-for")
+        forwarded = head.get(b"x-forwarded-for") if head.forwarded else None
         chain = peer_ip if forwarded is None else forwarded + b", " + peer_ip
         extra += b"\r\nX-Forwarded-For: " + chain
     if upgrade:
         extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + upgrade
-    raw = head.without(cluster.request_strip)
+    raw = head.without(cluster.request_strip) if head.hop or cluster.request_removes else head.raw
     if head.version != b"HTTP/1.1":
         end = raw.find(b"\r\n")
         raw = b"%s %s HTTP/1.1%s" % (head.first[0], head.first[1], raw[end:] if end > 0 else b"")
@@ -39,7 +39,7 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
 
 def response_head(head: Head, cluster: Cluster, status: int, keep_alive: bool) -> bytes:
     """The response head for the client, by the same rules; a 101 keeps its Upgrade."""
-    raw = head.without(cluster.response_strip)
+    raw = head.without(cluster.response_strip) if head.hop or cluster.response_removes else head.raw
     if head.version != b"HTTP/1.1":
         end = raw.find(b"\r\n")
         first = b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 __all__ = ["HttpClient"]
 
 _RETRY_STATUS = frozenset((502, 503, 504))
-_BURST = 10.0
 
 
 class HttpClient(asyncio.Protocol):
@@ -136,29 +135,31 @@ class HttpClient(asyncio.Protocol):
         except BadMessage:
             self.error(400)
             return
-        self.buf = buf[end + 4 :]
+        self.buf = buf[end + 4 :] if end + 4 < len(buf) else b""
+        listener = self.listener
         self.head_started = 0.0
-        self.started = self.listener.loop.time()
+        self.started = listener.loop.time()
         self.method = head.first[0]
         self.keep_alive = not head.close
-        self.body = head.body
-        self.remaining = head.length
-        self.chunked = Chunked() if head.body == "chunked" else None
-        self.req_done = head.body == "none"
+        body = self.body = head.body
+        self.req_done = body == "none"
+        if not self.req_done:
+            self.remaining = head.length
+            self.chunked = Chunked() if body == "chunked" else None
         self.responded = self.discard = self.stale_retried = False
         self.upgrade = b""
-        if head.upgrade and b"upgrade" in head.tokens and head.body == "none":
+        if head.upgrade and b"upgrade" in head.tokens and self.req_done:
             self.upgrade = head.get(b"upgrade") or b""
         self.attempts = 0
         self.tried = []
-        cluster = route(self.listener, head)
+        cluster = route(listener, head) if listener.routes else listener.cluster
         if cluster is None:
             self.error(404)
             return
         self.cluster = cluster
         self.out_head = request_head(head, cluster, self.peer_ip, self.upgrade)
-        self.key = hash_key(head, cluster, self.peer_ip)
-        cluster.retry_tokens = min(cluster.retry_tokens + cluster.settings.retry_budget, _BURST)
+        self.key = hash_key(head, cluster, self.peer_ip) if cluster.hashed else None
+        cluster.requests += 1
         self.state = CONNECTING
         dispatch(self)
 
@@ -198,17 +199,20 @@ class HttpClient(asyncio.Protocol):
     def response_head(self, upstream: HttpUpstream, head: Head, status: int) -> None:
         """Called by the upstream leg with the final response head, before its body."""
         cluster = self.cluster
+        endpoint = self.endpoint
+        assert endpoint is not None
         if status >= 500:
-            cluster.failed(self.endpoint)  # type: ignore[arg-type]
-        else:
-            cluster.succeeded(self.endpoint)  # type: ignore[arg-type]
-        if status in _RETRY_STATUS and may_retry(self):
-            self.discard = True
-            return
-        if self.listener.draining or head.body == "eof" or not self.req_done:
+            cluster.failed(endpoint)
+            if status in _RETRY_STATUS and may_retry(self):
+                self.discard = True
+                return
+        elif endpoint.failures or endpoint.streak:
+            cluster.succeeded(endpoint)
+        listener = self.listener
+        if listener.draining or head.body == "eof" or not self.req_done:
             self.keep_alive = False
         self.responded = True
-        self.listener.stats.observe(status, self.listener.loop.time() - self.started)
+        listener.stats.observe(status, listener.loop.time() - self.started)
         self.held = response_head(head, cluster, status, self.keep_alive)
 
     def send(self, data: bytes) -> None:
@@ -231,12 +235,14 @@ class HttpClient(asyncio.Protocol):
         endpoint.active -= 1
         self.upstream = None
         upstream.client = None
-        if upstream.reusable and self.req_done and not endpoint.removed:
-            upstream.idle_since = self.listener.loop.time()
-            if len(endpoint.idle) < self.cluster.settings.pool_size:
-                endpoint.idle.append(upstream)
-            else:
-                upstream.transport.close()  # type: ignore[union-attr]
+        if (
+            upstream.reusable
+            and self.req_done
+            and not endpoint.removed
+            and len(endpoint.idle) < self.cluster.settings.pool_size
+        ):
+            upstream.idle_since = self.started
+            endpoint.idle.append(upstream)
         else:
             upstream.transport.close()  # type: ignore[union-attr]
         if self.discard:
@@ -246,7 +252,6 @@ class HttpClient(asyncio.Protocol):
         if not self.keep_alive or not self.req_done:
             self.close()
             return
-        self.idle_since = self.listener.loop.time()
         if self.buf:
             self.transport.resume_reading()  # type: ignore[union-attr]
             self._next()

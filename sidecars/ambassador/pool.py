@@ -131,8 +131,9 @@ class HttpUpstream(asyncio.Protocol):
             return
         if head.body == "length":
             if len(data) - rest == head.length:  # the usual small response: all here
-                client.send(data[rest:])
-                self._done()
+                client.send(data[rest:] if rest < len(data) else b"")
+                self.state = 4
+                client.response_done(self)
                 return
             self.state = 1
             self.remaining = head.length

@@ -19,20 +19,19 @@ def route(listener: Listener, head: Head) -> Cluster | None:
     routes = listener.routes
     if not routes:
         return listener.cluster
-    host = (head.get(b"host") or b"").split(b":", 1)[0].decode("latin-1").lower()
+    host = head.host or b""
+    host = host[: host.find(b"]") + 1] if host.startswith(b"[") else host.split(b":", 1)[0]
+    name = host.decode("latin-1")
     path = head.first[1].decode("latin-1")
     for prefix, route_host, cluster in routes:
-        if (not route_host or route_host == host) and path.startswith(prefix):
+        if (not route_host or route_host == name) and path.startswith(prefix):
             return cluster
     return listener.cluster if listener.cluster.targets else None
 
 
-def hash_key(head: Head, cluster: Cluster, peer_ip: bytes) -> bytes | None:
+def hash_key(head: Head, cluster: Cluster, peer_ip: bytes) -> bytes:
     """The ketama key: the path, a header, or the client address when the header is absent."""
-    settings = cluster.settings
-    if settings.lb != "ketama":
-        return None
-    spec = settings.hash_key
+    spec = cluster.settings.hash_key
     if spec == "path":
         return head.first[1].split(b"?", 1)[0]
     if spec.startswith("header:"):
