@@ -17,6 +17,7 @@ from .endpoint import Endpoint
 from .framing import HOP_BY_HOP, line_pattern
 from .settings import AmbassadorSettings
 from .tls import client_context
+from .tlsstream import open_tls
 
 __all__ = ["Cluster", "ConnectFailed"]
 
@@ -197,13 +198,18 @@ class Cluster:
             tried.append(endpoint)
             try:
                 async with asyncio.timeout(self.settings.connect_timeout or None):
-                    transport, protocol = await loop.create_connection(
-                        factory,
-                        endpoint.host,
-                        endpoint.port,
-                        ssl=self.ssl,
-                        server_hostname=self._server_name(endpoint),
-                    )
+                    if self.ssl is None:
+                        transport, protocol = await loop.create_connection(
+                            factory, endpoint.host, endpoint.port
+                        )
+                    else:
+                        transport, protocol = await open_tls(
+                            factory,
+                            endpoint.host,
+                            endpoint.port,
+                            self.ssl,
+                            self._server_name(endpoint),
+                        )
             except TimeoutError:
                 endpoint.timeouts += 1
                 reason = f"{endpoint.label}: connect timed out"

@@ -18,6 +18,7 @@ from .poller import Poller
 from .pump import PipePool
 from .splice import SpliceConnection
 from .tls import ServerTLS
+from .tlsstream import TlsStream
 
 __all__ = ["Listener"]
 
@@ -79,12 +80,9 @@ class Listener:
             self.sock.listen(4096)
             self.loop.add_reader(self.sock.fileno(), self._accept)
         else:
-            self.server = await self.loop.create_server(
-                factory,
-                sock=self._socket(),
-                ssl=self.tls.context if self.tls else None,
-                backlog=4096,
-            )
+            if self.tls is not None:
+                factory = _terminating(self.tls, factory)
+            self.server = await self.loop.create_server(factory, sock=self._socket(), backlog=4096)
         self._tasks.append(asyncio.create_task(self._sweep()))
         if self.tls is not None:
             self._tasks.append(asyncio.create_task(self.tls.watch()))
@@ -225,6 +223,14 @@ class Listener:
                         for idle in list(endpoint.idle):
                             if now - idle.idle_since >= cluster.settings.pool_idle_timeout:
                                 idle.transport.close()
+
+
+def _terminating(
+    tls: ServerTLS, app: Callable[[], asyncio.Protocol]
+) -> Callable[[], asyncio.Protocol]:
+    """TLS first, then the mode's protocol; the context is read per connection, so a
+    reloaded certificate serves the next handshake."""
+    return lambda: TlsStream(tls.context, True, app_factory=app)
 
 
 def _close_idle(endpoint: Any) -> None:

@@ -96,6 +96,14 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
     writer.close()
 
 
+async def echo_until_eof(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Reads everything up to the client's EOF, then answers with its size and closes."""
+    data = await reader.read()
+    writer.write(b"got %d bytes" % len(data))
+    await writer.drain()
+    writer.close()
+
+
 async def start_ambassador(env: Mapping[str, str], **kwargs: Any) -> HelperProcess:
     """Start the helper and return once it is ready (every listener bound)."""
     base = {"AMBASSADOR_DRAIN_DELAY": "0", "AMBASSADOR_CONNECTION_DRAIN": "5s"}

@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from .conftest import ambassador, echo, free_port, redis_call, resp
+from .conftest import ambassador, echo, echo_until_eof, free_port, redis_call, resp
 
 
 async def test_redis_commands_pass_through_and_are_counted(redis_factory: Any) -> None:
@@ -74,16 +74,8 @@ async def test_ketama_keeps_clients_on_their_shard_when_a_shard_is_added(
     assert 0 < len(moved) < len(sources) // 2
 
 
-async def _echo_until_eof(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Reads everything up to the client's EOF, then answers with its size and closes."""
-    data = await reader.read()
-    writer.write(b"got %d bytes" % len(data))
-    await writer.drain()
-    writer.close()
-
-
 async def test_half_close_reaches_the_upstream_and_the_answer_comes_back() -> None:
-    server = await asyncio.start_server(_echo_until_eof, "127.0.0.1", 0)
+    server = await asyncio.start_server(echo_until_eof, "127.0.0.1", 0)
     upstream = server.sockets[0].getsockname()[1]
     port = free_port()
     env = {

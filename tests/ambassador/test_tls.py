@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import ssl
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
-from .conftest import ambassador, echo, free_port, wait_for
+from .conftest import ambassador, echo, echo_until_eof, free_port, wait_for
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -117,3 +120,118 @@ async def test_listener_terminates_tls_and_reloads_its_certificate(tmp_path: Pat
             return await served_name() == "second"
 
         await wait_for(reloaded, limit=15, what="the new certificate to be served")
+
+
+def _serve_until_eof(context: ssl.SSLContext) -> tuple[int, threading.Thread, list[str]]:
+    """A blocking TLS server (one connection): reads to the client's close_notify, then
+    answers with the size it got. Independent of the ambassador's own TLS code."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(20)
+    seen: list[str] = []
+
+    def serve() -> None:
+        try:
+            conn, _ = listener.accept()
+            with context.wrap_socket(conn, server_side=True) as tls:
+                tls.settimeout(20)
+                received = 0
+                for _ in range(100_000):
+                    chunk = tls.recv(65536)
+                    if not chunk:
+                        seen.append("close_notify")
+                        break
+                    received += len(chunk)
+                tls.sendall(b"got %d bytes" % received)
+                tls.unwrap()
+        except (OSError, ssl.SSLError) as exc:
+            seen.append(repr(exc))
+        finally:
+            listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread, seen
+
+
+def _half_closing_client(port: int, context: ssl.SSLContext, payload: bytes) -> bytes:
+    """A TLS client on memory BIOs over a blocking socket: sends ``payload`` and its
+    close_notify, then reads the answer up to the server's close_notify."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = context.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+
+    def step(call: Any) -> Any:
+        for _ in range(10_000):
+            try:
+                result = call()
+            except ssl.SSLWantReadError:
+                sock.sendall(outgoing.read())
+                data = sock.recv(65536)
+                if data:
+                    incoming.write(data)
+                else:
+                    incoming.write_eof()
+                continue
+            sock.sendall(outgoing.read())
+            return result
+        raise AssertionError("TLS exchange did not finish")
+
+    with sock:
+        step(tls.do_handshake)
+        tls.write(payload)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            tls.unwrap()
+        sock.sendall(outgoing.read())
+        answer = b""
+        for _ in range(10_000):
+            try:
+                chunk = step(lambda: tls.read(65536))
+            except ssl.SSLZeroReturnError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+    return bytes(answer)
+
+
+async def test_client_half_close_reaches_a_tls_upstream_as_close_notify(tmp_path: Path) -> None:
+    ca = make_ca(tmp_path, "ca")
+    cert, key = make_cert(tmp_path, "ca", "server", "DNS:upstream.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    upstream, thread, seen = _serve_until_eof(context)
+    port = free_port()
+    env = {
+        "AMBASSADOR_LISTEN": f"127.0.0.1:{port}",
+        "AMBASSADOR_UPSTREAMS": f"127.0.0.1:{upstream}",
+        "AMBASSADOR_TLS": "true",
+        "AMBASSADOR_TLS_SERVER_NAME": "upstream.test",
+        "AMBASSADOR_TLS_CA_FILE": str(ca),
+    }
+    async with ambassador(env):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"x" * 300_000)
+        writer.write_eof()
+        async with asyncio.timeout(20):
+            answer = await reader.read()
+        writer.close()
+    await asyncio.to_thread(thread.join, 20)
+    assert seen == ["close_notify"]
+    assert answer == b"got 300000 bytes"
+
+
+async def test_close_notify_from_a_tls_client_reaches_the_upstream_as_eof(tmp_path: Path) -> None:
+    ca = make_ca(tmp_path, "ca")
+    cert, key = make_cert(tmp_path, "ca", "listener", "IP:127.0.0.1")
+    server = await asyncio.start_server(echo_until_eof, "127.0.0.1", 0)
+    port = free_port()
+    env = {
+        "AMBASSADOR_LISTEN": f"127.0.0.1:{port}",
+        "AMBASSADOR_UPSTREAMS": f"127.0.0.1:{server.sockets[0].getsockname()[1]}",
+        "AMBASSADOR_LISTEN_TLS_CERT_FILE": str(cert),
+        "AMBASSADOR_LISTEN_TLS_KEY_FILE": str(key),
+    }
+    client = ssl.create_default_context(cafile=str(ca))
+    async with server, ambassador(env):
+        answer = await asyncio.to_thread(_half_closing_client, port, client, b"y" * 200_000)
+    assert answer == b"got 200000 bytes"
