@@ -40,7 +40,7 @@ class Head:
 
     ``raw`` is the head without its final blank line; ``low`` its lower-case twin used to
     find headers with ``bytes.find`` (C speed) instead of a Python loop over lines. ``hop``
-    says whether a line a proxy must drop was seen: without one, the head goes on as it is.
+    counts the lines a proxy must drop: without one, the head goes on as it is.
     """
 
     __slots__ = (
@@ -70,7 +70,7 @@ class Head:
         self.upgrade = b""  # Upgrade header value, lower-case
         self.host: bytes | None = None  # lower-case
         self.forwarded = False  # an X-Forwarded-For line was seen
-        self.hop = False
+        self.hop = 0
 
     def get(self, lower: bytes) -> bytes | None:
         """The first value of header ``lower`` (a lower-case name), stripped."""
@@ -81,8 +81,17 @@ class Head:
         end = self.low.find(b"\r\n", start)
         return self.raw[start : end if end >= 0 else len(self.raw)].strip()
 
-    def without(self, pattern: re.Pattern[bytes]) -> bytes:
-        """``raw`` without the header lines ``pattern`` matches, nor those Connection names."""
+    def without(self, pattern: re.Pattern[bytes], hop_only: bool = False) -> bytes:
+        """``raw`` without the header lines ``pattern`` matches, nor those Connection names.
+
+        ``hop_only``: ``pattern`` names no more than the hop-by-hop fields and
+        X-Forwarded-For. Then a lone ``Connection: keep-alive`` (or ``close``), the usual
+        case, is cut out where it is found, at a third of the cost of the substitution.
+        """
+        if hop_only and self.hop == 1 and self.tokens in _COMMON_TOKENS.values():
+            start = self.low.find(b"\r\nconnection:")
+            end = self.low.find(b"\r\n", start + 2)
+            return self.raw[:start] + (self.raw[end:] if end > 0 else b"")
         raw = pattern.sub(b"", self.raw)
         if self.tokens and self.tokens not in _COMMON_TOKENS.values():
             extra = self.tokens - HOP_BY_HOP - _NOT_HEADERS
@@ -139,18 +148,19 @@ def parse_head(raw: bytes, request: bool) -> Head:
             if tokens is None:
                 tokens = frozenset(t.strip() for t in value.split(b",") if t.strip())
             head.tokens = head.tokens | tokens if head.tokens else tokens
-            head.hop = True
+            head.hop += 1
         elif name == b"transfer-encoding":
             chunked = value.rstrip().endswith(b"chunked")
             if not chunked:
                 raise BadMessage("unsupported Transfer-Encoding")
         elif name == b"upgrade":
             head.upgrade = value.rstrip()
-            head.hop = True
+            head.hop += 1
         elif name == b"x-forwarded-for":
-            head.forwarded = head.hop = True
+            head.forwarded = True
+            head.hop += 1
         else:
-            head.hop = True
+            head.hop += 1
     if version == b"HTTP/1.1":
         head.close = b"close" in head.tokens
     else:

@@ -30,7 +30,8 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
         extra += b"\r\nX-Forwarded-For: " + chain
     if upgrade:
         extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + upgrade
-    raw = head.without(cluster.request_strip) if head.hop or cluster.request_removes else head.raw
+    removes = cluster.request_removes
+    raw = head.without(cluster.request_strip, not removes) if head.hop or removes else head.raw
     if head.version != b"HTTP/1.1":
         end = raw.find(b"\r\n")
         raw = b"%s %s HTTP/1.1%s" % (head.first[0], head.first[1], raw[end:] if end > 0 else b"")
@@ -39,7 +40,8 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
 
 def response_head(head: Head, cluster: Cluster, status: int, keep_alive: bool) -> bytes:
     """The response head for the client, by the same rules; a 101 keeps its Upgrade."""
-    raw = head.without(cluster.response_strip) if head.hop or cluster.response_removes else head.raw
+    removes = cluster.response_removes
+    raw = head.without(cluster.response_strip, not removes) if head.hop or removes else head.raw
     if head.version != b"HTTP/1.1":
         end = raw.find(b"\r\n")
         first = b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]

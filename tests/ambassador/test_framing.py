@@ -88,3 +88,21 @@ def test_chunked_end_is_found_however_the_bytes_are_split(cuts: list[int]) -> No
 def test_bad_chunk_size_is_refused() -> None:
     with pytest.raises(BadMessage):
         Chunked().feed(b"zz\r\n")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close",
+        b"GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\nX-Connection: kept",
+        b"GET / HTTP/1.1\r\nConnection: keep-alive\r\nKeep-Alive: 5\r\nHost: h",
+        b"GET / HTTP/1.1\r\nConnection: x-private\r\nX-Private: 1\r\nHost: h",
+    ],
+)
+def test_cutting_a_lone_connection_line_equals_the_full_removal(raw: bytes) -> None:
+    head = parse_head(raw, request=raw.startswith(b"GET"))
+    pattern = line_pattern(HOP_BY_HOP)
+    cut = head.without(pattern, hop_only=True)
+    assert cut == head.without(pattern)
+    assert b"\r\nConnection:" not in cut
