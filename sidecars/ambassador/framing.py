@@ -190,12 +190,18 @@ class Chunked:
         self.line = b""
         self.done = False
 
-    def feed(self, data: bytes, pos: int = 0) -> int:
-        """How far into ``data`` (from ``pos``) this body goes; sets ``done`` at its end."""
+    def feed(self, data: bytes, pos: int = 0, out: list[bytes] | None = None) -> int:
+        """How far into ``data`` (from ``pos``) this body goes; sets ``done`` at its end.
+
+        With ``out``, the chunks' data (without sizes, CRLFs and trailers) is appended to it:
+        the body decoded for a client that cannot read chunked framing.
+        """
         size = len(data)
         while pos < size:
             if self.state == 1:
                 take = min(self.remaining, size - pos)
+                if out is not None and self.remaining > 2:
+                    out.append(data[pos : pos + min(take, self.remaining - 2)])
                 pos += take
                 self.remaining -= take
                 if not self.remaining:

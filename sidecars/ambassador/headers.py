@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from .cluster import Cluster
-from .framing import Head
+from .framing import Head, line_pattern
 
 __all__ = ["error_response", "request_head", "response_head"]
 
+_TRANSFER_ENCODING = line_pattern([b"transfer-encoding"])
 _REASONS = {
     400: "Bad Request",
     404: "Not Found",
@@ -38,10 +39,15 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
     return raw + extra + b"\r\n\r\n"
 
 
-def response_head(head: Head, cluster: Cluster, status: int, keep_alive: bool) -> bytes:
-    """The response head for the client, by the same rules; a 101 keeps its Upgrade."""
+def response_head(
+    head: Head, cluster: Cluster, status: int, keep_alive: bool, dechunk: bool = False
+) -> bytes:
+    """The response head for the client, by the same rules; a 101 keeps its Upgrade.
+    ``dechunk``: the body goes out decoded, so Transfer-Encoding goes too."""
     removes = cluster.response_removes
     raw = head.without(cluster.response_strip, not removes) if head.hop or removes else head.raw
+    if dechunk:
+        raw = _TRANSFER_ENCODING.sub(b"", raw)
     if head.version != b"HTTP/1.1":
         end = raw.find(b"\r\n")
         first = b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]

@@ -48,6 +48,7 @@ class HttpClient(asyncio.Protocol):
         "idle_since",
         "keep_alive",
         "key",
+        "legacy",
         "listener",
         "method",
         "out_head",
@@ -81,6 +82,7 @@ class HttpClient(asyncio.Protocol):
         self.closed = False
         self.tuned = True  # pooled upstream connections set their own options
         self.keep_alive = True
+        self.legacy = False  # the client's request was HTTP/1.0
         self.method = b""
         self.out_head = b""
         self.held = b""
@@ -141,6 +143,7 @@ class HttpClient(asyncio.Protocol):
         self.started = listener.loop.time()
         self.method = head.first[0]
         self.keep_alive = not head.close
+        self.legacy = head.version == b"HTTP/1.0"
         body = self.body = head.body
         self.req_done = body == "none"
         if not self.req_done:
@@ -209,11 +212,12 @@ class HttpClient(asyncio.Protocol):
         elif endpoint.failures or endpoint.streak:
             cluster.succeeded(endpoint)
         listener = self.listener
-        if listener.draining or head.body == "eof" or not self.req_done:
+        dechunk = self.legacy and head.body == "chunked"  # the close ends the body instead
+        if listener.draining or head.body == "eof" or not self.req_done or dechunk:
             self.keep_alive = False
         self.responded = True
         listener.stats.observe(status, listener.loop.time() - self.started)
-        self.held = response_head(head, cluster, status, self.keep_alive)
+        self.held = response_head(head, cluster, status, self.keep_alive, dechunk)
 
     def send(self, data: bytes) -> None:
         if self.discard:

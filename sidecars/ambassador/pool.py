@@ -24,6 +24,7 @@ class HttpUpstream(asyncio.Protocol):
         "chunked",
         "client",
         "closed",
+        "dechunk",
         "endpoint",
         "got_bytes",
         "head",
@@ -46,6 +47,7 @@ class HttpUpstream(asyncio.Protocol):
         self.head: Head | None = None
         self.remaining = 0
         self.chunked: Chunked | None = None
+        self.dechunk = False  # the client reads HTTP/1.0: chunked bodies go out decoded
         self.reusable = True
         self.reused = False
         self.got_bytes = False
@@ -142,6 +144,7 @@ class HttpUpstream(asyncio.Protocol):
         elif head.body == "chunked":
             self.state = 2
             self.chunked = Chunked()
+            self.dechunk = client.legacy
             self._chunk(data, rest)
         elif head.body == "eof":
             self.state = 3
@@ -170,12 +173,15 @@ class HttpUpstream(asyncio.Protocol):
     def _chunk(self, data: bytes, start: int) -> None:
         assert self.chunked is not None
         assert self.client is not None
+        pieces: list[bytes] | None = [] if self.dechunk else None
         try:
-            end = self.chunked.feed(data, start)
+            end = self.chunked.feed(data, start, pieces)
         except BadMessage as exc:
             self._broken(str(exc))
             return
-        if end > start:
+        if pieces is not None:
+            self.client.send(b"".join(pieces))
+        elif end > start:
             self.client.send(data[start:end] if start or end < len(data) else data)
         if self.chunked.done:
             if end < len(data):

@@ -140,9 +140,13 @@ http {{
         "name={name} xff=$http_x_forwarded_for test=$http_x_test drop=$http_x_drop\\n";
     }}
     location /flaky {{ return {flaky} "flaky {name}\\n"; }}
+    location /gz/ {{ gzip on; gzip_types text/plain; gzip_min_length 1; }}
   }}
 }}
 """
+
+
+GZ_TEXT = "".join(f"line {n}\n" for n in range(5000))  # gzip makes its length unknown: chunked
 
 
 class Nginx:
@@ -153,6 +157,8 @@ class Nginx:
         os.chmod(self.root, 0o755)
         os.chmod(self.root / "html", 0o755)
         (self.root / "html" / "hello.txt").write_text(f"hello from {name}\n")
+        (self.root / "html" / "gz").mkdir()
+        (self.root / "html" / "gz" / "lines.txt").write_text(GZ_TEXT)
         self.port = free_port()
         conf = self.root / "nginx.conf"
         conf.write_text(

@@ -85,6 +85,17 @@ def test_chunked_end_is_found_however_the_bytes_are_split(cuts: list[int]) -> No
     assert consumed == len(BODY)
 
 
+@given(st.lists(st.integers(min_value=1, max_value=len(BODY)), max_size=6))
+def test_chunked_body_decodes_the_same_however_the_bytes_are_split(cuts: list[int]) -> None:
+    points = sorted({0, *[c for c in cuts if c < len(BODY)], len(BODY)})
+    chunked = Chunked()
+    out: list[bytes] = []
+    for start, end in itertools.pairwise(points):
+        chunked.feed(BODY[start:end], 0, out)
+    assert chunked.done
+    assert b"".join(out) == b"hello" + b"x" * 26
+
+
 def test_bad_chunk_size_is_refused() -> None:
     with pytest.raises(BadMessage):
         Chunked().feed(b"zz\r\n")

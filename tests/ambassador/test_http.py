@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .conftest import ambassador, curl, free_port, wait_for
+from .conftest import GZ_TEXT, ambassador, curl, free_port, wait_for
 
 
 def _env(port: int, *upstreams: str, **extra: str) -> dict[str, str]:
@@ -220,3 +220,21 @@ async def test_reused_connection_found_closed_is_retried_only_when_safe() -> Non
     assert again.stdout == "ok\n 200", "a GET on a closed pooled connection is sent again"
     assert post.stdout.endswith(" 502"), "a POST is never sent twice"
     assert connections == 2.0
+
+
+async def test_http_1_0_client_gets_a_chunked_response_decoded_and_closed(
+    nginx_factory: Any,
+) -> None:
+    nginx = nginx_factory("a")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/gz/lines.txt"
+    async with ambassador(_env(port, nginx.address)):
+        modern = await asyncio.to_thread(curl, "-i", "--compressed", url)
+        legacy = await asyncio.to_thread(curl, "-i", "--http1.0", "--compressed", url)
+    modern_head, _, modern_body = modern.stdout.partition("\n\n")
+    legacy_head, _, legacy_body = legacy.stdout.partition("\n\n")
+    assert "Transfer-Encoding: chunked" in modern_head, "the upstream must answer chunked"
+    assert modern_body == GZ_TEXT
+    assert "Transfer-Encoding" not in legacy_head
+    assert "Connection: close" in legacy_head
+    assert legacy_body == GZ_TEXT
