@@ -127,7 +127,6 @@ class Pump:
             self.conn.fail(exc)
             return
         if not size:
-            self.poller.reader(self.src, None)
             self._finish()
             return
         self.moved += size
@@ -171,7 +170,6 @@ class Pump:
             self.conn.fail(exc)
             return
         if not size:
-            self.poller.reader(self.src, None)
             self._finish()
             return
         self.moved += size
@@ -226,6 +224,7 @@ class Pump:
             self.pipe = None
         self.done = True
         if not self.conn.ended():  # else both ends are closed at once: no shutdown needed
+            self.poller.reader(self.src, None)  # a closed socket leaves the epoll set anyway
             with contextlib.suppress(OSError):
                 self.dst_sock.shutdown(socket.SHUT_WR)
 
