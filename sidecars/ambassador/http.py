@@ -245,7 +245,7 @@ class HttpClient(asyncio.Protocol):
             and not endpoint.removed
             and len(endpoint.idle) < self.cluster.settings.pool_size
         ):
-            upstream.idle_since = self.started
+            upstream.idle_since = self.started  # early: the safe side of the server's timer
             endpoint.idle.append(upstream)
         else:
             upstream.transport.close()  # type: ignore[union-attr]
