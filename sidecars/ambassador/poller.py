@@ -26,12 +26,15 @@ _BATCH = 512
 class Poller:
     """Level-triggered readiness callbacks per fd, run from the loop's own poll."""
 
-    __slots__ = ("epoll", "loop", "watched")
+    __slots__ = ("dropped", "epoll", "loop", "watched")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.epoll = select.epoll()
         self.watched: dict[int, list[Callback | None]] = {}  # fd: [reader, writer]
+        # fds forgotten while a batch is dispatched: their number may already name a new
+        # socket, and the batch's events for them are stale (libuv does the same)
+        self.dropped: set[int] = set()
         loop.add_reader(self.epoll.fileno(), self._ready)
 
     def watch(self, fd: int, reader: Callback | None, writer: Callback | None) -> None:
@@ -57,12 +60,15 @@ class Poller:
     def forget(self, fd: int) -> None:
         """Call before closing ``fd``: the close itself removes it from the epoll set."""
         self.watched.pop(fd, None)
+        self.dropped.add(fd)
 
     def _ready(self) -> None:
         watched = self.watched
+        dropped = self.dropped
+        dropped.clear()
         for fd, events in self.epoll.poll(0, _BATCH):
             entry = watched.get(fd)
-            if entry is None:
+            if entry is None or fd in dropped:
                 continue
             if events & _IN_EVENTS:
                 reader = entry[0]
