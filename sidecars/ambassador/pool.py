@@ -24,7 +24,6 @@ class HttpUpstream(asyncio.Protocol):
         "chunked",
         "client",
         "closed",
-        "dechunk",
         "endpoint",
         "got_bytes",
         "head",
@@ -47,7 +46,6 @@ class HttpUpstream(asyncio.Protocol):
         self.head: Head | None = None
         self.remaining = 0
         self.chunked: Chunked | None = None
-        self.dechunk = False  # the client reads HTTP/1.0: chunked bodies go out decoded
         self.reusable = True
         self.reused = False
         self.got_bytes = False
@@ -144,7 +142,6 @@ class HttpUpstream(asyncio.Protocol):
         elif head.body == "chunked":
             self.state = 2
             self.chunked = Chunked()
-            self.dechunk = client.legacy
             self._chunk(data, rest)
         elif head.body == "eof":
             self.state = 3
@@ -173,7 +170,7 @@ class HttpUpstream(asyncio.Protocol):
     def _chunk(self, data: bytes, start: int) -> None:
         assert self.chunked is not None
         assert self.client is not None
-        pieces: list[bytes] | None = [] if self.dechunk else None
+        pieces: list[bytes] | None = [] if self.client.legacy else None  # HTTP/1.0: decoded
         try:
             end = self.chunked.feed(data, start, pieces)
         except BadMessage as exc:

@@ -239,10 +239,6 @@ class TlsStream(asyncio.Transport, asyncio.Protocol):
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "ssl_object":
             return self._ssl
-        if name == "peercert":
-            return self._ssl.getpeercert()
-        if name == "cipher":
-            return self._ssl.cipher()
         if self._raw is None:
             return default
         return self._raw.get_extra_info(name, default)
