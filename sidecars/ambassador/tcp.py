@@ -8,7 +8,7 @@ half-close, and both transports are closed once both directions have ended.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from .cluster import ConnectFailed, set_socket_options
 from .endpoint import Endpoint
@@ -35,6 +35,29 @@ def past_limits(
     if s.max_connection_age and now - conn.started >= s.max_connection_age:
         return "age"
     return None
+
+
+class Relay(Protocol):
+    """A client leg relaying bytes both ways (tcp mode, or an http tunnel)."""
+
+    eof_in: bool
+    eof_out: bool
+    transport: asyncio.Transport | None
+
+    def close(self) -> None: ...
+
+
+def upstream_ended(conn: Relay) -> bool:
+    """The upstream half-closed: pass it on to the client, or close once both directions
+    have ended; True keeps the upstream connection open for writing."""
+    conn.eof_out = True
+    transport = conn.transport
+    assert transport is not None
+    if conn.eof_in or not transport.can_write_eof():
+        conn.close()
+        return False
+    transport.write_eof()
+    return True
 
 
 class TcpClient(asyncio.Protocol):
@@ -150,14 +173,7 @@ class TcpClient(asyncio.Protocol):
         self._finish(exc)
 
     def upstream_eof(self) -> bool:
-        self.eof_out = True
-        transport = self.transport
-        assert transport is not None
-        if self.eof_in or not transport.can_write_eof():
-            self.close()
-            return False
-        transport.write_eof()
-        return True
+        return upstream_ended(self)
 
     def upstream_lost(self, exc: Exception | None) -> None:
         self._finish(exc)

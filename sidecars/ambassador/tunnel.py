@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .state import TUNNEL
+from .tcp import upstream_ended
 
 if TYPE_CHECKING:
     from .http import HttpClient
@@ -46,11 +47,4 @@ def client_eof(client: HttpClient) -> bool:
 
 def upstream_eof(client: HttpClient) -> bool:
     """The upstream half-closed a tunnel; True keeps its connection open for writing."""
-    client.eof_out = True
-    transport = client.transport
-    assert transport is not None
-    if client.eof_in or not transport.can_write_eof():
-        client.close()
-        return False
-    transport.write_eof()
-    return True
+    return upstream_ended(client)
