@@ -118,8 +118,15 @@ def parse_head(raw: bytes, request: bool) -> Head:
     """Scan a head without its final blank line; ``BadMessage`` if it is not HTTP/1.x.
 
     One regular-expression pass over the lower-case head finds the few fields that matter
-    to a proxy; everything else is passed on as it is.
+    to a proxy; everything else is passed on as it is. Whatever two parsers could read two
+    ways is refused: a transfer coding other than a final ``chunked`` and, in a request
+    (which may go on a pooled connection), a bare CR or LF, where the server behind may
+    split lines, and a second Host.
     """
+    if request:
+        lines = raw.count(b"\r\n")
+        if raw.count(b"\n") != lines or raw.count(b"\r") != lines:
+            raise BadMessage("bare CR or LF in the head")
     end = raw.find(b"\r\n")
     first = (raw if end < 0 else raw[:end]).split(b" ", 2)
     if len(first) != 3:
@@ -131,7 +138,7 @@ def parse_head(raw: bytes, request: bool) -> Head:
         raise BadMessage("unsupported HTTP version")
     head = Head(raw, raw.lower(), first, version)
     length: bytes | None = None
-    chunked = False
+    codings: list[bytes] | None = None
     for name, space, value in _FIELDS.findall(head.low):
         if space or not name:
             raise BadMessage("folded header or space before a colon")
@@ -141,6 +148,8 @@ def parse_head(raw: bytes, request: bool) -> Head:
                 raise BadMessage("conflicting Content-Length")
             length = value
         elif name == b"host":
+            if head.host is not None and request:
+                raise BadMessage("more than one Host")
             head.host = value.rstrip()
         elif name == b"connection":
             value = value.rstrip()
@@ -150,9 +159,8 @@ def parse_head(raw: bytes, request: bool) -> Head:
             head.tokens = head.tokens | tokens if head.tokens else tokens
             head.hop += 1
         elif name == b"transfer-encoding":
-            chunked = value.rstrip().endswith(b"chunked")
-            if not chunked:
-                raise BadMessage("unsupported Transfer-Encoding")
+            codings = codings or []
+            codings.extend(c for c in (c.strip() for c in value.split(b",")) if c)
         elif name == b"upgrade":
             head.upgrade = value.rstrip()
             head.hop += 1
@@ -165,10 +173,17 @@ def parse_head(raw: bytes, request: bool) -> Head:
         head.close = b"close" in head.tokens
     else:
         head.close = b"keep-alive" not in head.tokens
-    if chunked:
+    if codings is not None:
         if length is not None:
-            raise BadMessage("both Content-Length and chunked")
-        head.body = "chunked"
+            raise BadMessage("both Content-Length and Transfer-Encoding")
+        if not codings or codings.count(b"chunked") > 1:
+            raise BadMessage("bad Transfer-Encoding")
+        if codings[-1] == b"chunked":
+            head.body = "chunked"
+        elif request:
+            raise BadMessage("Transfer-Encoding without a final chunked")
+        else:
+            head.body = "eof"
     elif length is not None:
         if not length.isdigit():
             raise BadMessage("bad Content-Length")
@@ -180,13 +195,17 @@ def parse_head(raw: bytes, request: bool) -> Head:
 
 
 class Chunked:
-    """Finds the end of a chunked body in the bytes that stream past."""
+    """Finds the end of a chunked body in the bytes that stream past.
+
+    Strict where a lenient server could see a different end: sizes are bare hex digits,
+    every line ends in CRLF, and each chunk's data is followed by exactly CRLF.
+    """
 
     __slots__ = ("done", "line", "remaining", "state")
 
     def __init__(self) -> None:
-        self.state = 0  # 0 size line, 1 data and its CRLF, 2 trailer lines
-        self.remaining = 0
+        self.state = _SIZE
+        self.remaining = 0  # data bytes left in the chunk; in the trailer, bytes allowed
         self.line = b""
         self.done = False
 
@@ -198,37 +217,51 @@ class Chunked:
         """
         size = len(data)
         while pos < size:
-            if self.state == 1:
+            if self.state == _DATA:
                 take = min(self.remaining, size - pos)
-                if out is not None and self.remaining > 2:
-                    out.append(data[pos : pos + min(take, self.remaining - 2)])
+                if out is not None:
+                    out.append(data[pos : pos + take])
                 pos += take
                 self.remaining -= take
                 if not self.remaining:
-                    self.state = 0
+                    self.state = _DATA_END
                 continue
             end = data.find(b"\n", pos)
             if end < 0:
                 self.line += data[pos:]
-                if len(self.line) > 4096:
-                    raise BadMessage("chunk size line too long")
+                if len(self.line) > _MAX_LINE:
+                    raise BadMessage("chunk line too long")
                 return size
-            line = (self.line + data[pos:end]).strip()
+            line = self.line + data[pos:end] if self.line else data[pos:end]
             self.line = b""
             pos = end + 1
-            if self.state == 0:
-                try:
-                    chunk = int(line.split(b";", 1)[0], 16)
-                except ValueError:
-                    raise BadMessage("bad chunk size") from None
-                if chunk < 0:
+            if not line.endswith(b"\r") or b"\r" in line[:-1] or len(line) > _MAX_LINE:
+                raise BadMessage("chunk line without CRLF")
+            line = line[:-1]
+            if self.state == _SIZE:
+                match = _CHUNK_SIZE.fullmatch(line)
+                if match is None:
                     raise BadMessage("bad chunk size")
-                if chunk:
-                    self.remaining = chunk + 2
-                    self.state = 1
+                self.remaining = int(match[1], 16)
+                if self.remaining:
+                    self.state = _DATA
                 else:
-                    self.state = 2
+                    self.state = _TRAILER
+                    self.remaining = MAX_HEAD
+            elif self.state == _DATA_END:
+                if line:
+                    raise BadMessage("chunk data longer than its size")
+                self.state = _SIZE
             elif not line:
                 self.done = True
                 return pos
+            else:
+                self.remaining -= len(line) + 2
+                if self.remaining < 0:
+                    raise BadMessage("trailer too large")
         return pos
+
+
+_SIZE, _DATA, _DATA_END, _TRAILER = range(4)
+_MAX_LINE = 4096
+_CHUNK_SIZE = re.compile(rb"([0-9a-fA-F]{1,15})[ \t]*(?:;[^\r\n]*)?")

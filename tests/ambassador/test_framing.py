@@ -49,11 +49,26 @@ def test_response_without_length_reads_to_eof() -> None:
         b"GET / HTTP/1.1\r\nTransfer-Encoding: gzip",
         b"GET / HTTP/1.1\r\nHost : x",
         b"GET / HTTP/1.1\r\nX: a\r\n folded",
+        b"GET / HTTP/1.1\r\nHost: x\nContent-Length: 5",
+        b"GET / HTTP/1.1\r\nHost: x\rContent-Length: 5",
+        b"GET / HTTP/1.1\r\nHost: a\r\nHost: b",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: xchunked",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip",
+        b"POST / HTTP/1.1\r\nTransfer-Encoding: ",
     ],
 )
 def test_ambiguous_or_smuggling_heads_are_refused(raw: bytes) -> None:
     with pytest.raises(BadMessage):
         parse_head(raw, request=True)
+
+
+def test_transfer_codings_are_read_as_a_list() -> None:
+    request = b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip,\r\nTransfer-Encoding: chunked"
+    assert parse_head(request, request=True).body == "chunked"
+    # a response whose last coding is not chunked ends when the server closes
+    response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip"
+    assert parse_head(response, request=False).body == "eof"
 
 
 def test_hop_by_hop_and_named_headers_are_removed() -> None:
@@ -96,9 +111,30 @@ def test_chunked_body_decodes_the_same_however_the_bytes_are_split(cuts: list[in
     assert b"".join(out) == b"hello" + b"x" * 26
 
 
-def test_bad_chunk_size_is_refused() -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"zz\r\n",
+        b"0x5\r\nhello\r\n0\r\n\r\n",
+        b"+5\r\nhello\r\n0\r\n\r\n",
+        b" 5\r\nhello\r\n0\r\n\r\n",
+        b"1_0\r\n",
+        b"5\nhello\r\n0\r\n\r\n",
+        b"5\r\nhelloab3\r\nabc\r\n0\r\n\r\n",
+        b"5\r\nhello\r\n0\r\nX: a\rb\r\n\r\n",
+        b"1" * 20 + b"\r\n",
+    ],
+)
+def test_chunk_lines_a_lenient_server_could_read_otherwise_are_refused(body: bytes) -> None:
     with pytest.raises(BadMessage):
-        Chunked().feed(b"zz\r\n")
+        Chunked().feed(body)
+
+
+def test_chunk_extensions_and_upper_case_sizes_are_read() -> None:
+    chunked = Chunked()
+    body = b"A ;name=value\r\n0123456789\r\n0\r\n\r\n"
+    assert chunked.feed(body + b"NEXT") == len(body)
+    assert chunked.done
 
 
 @pytest.mark.parametrize(

@@ -135,6 +135,22 @@ async def test_large_download_streams_intact(nginx_factory: Any) -> None:
     assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(data).digest()
 
 
+async def test_head_the_server_would_split_differently_is_refused(nginx_factory: Any) -> None:
+    """nginx also ends header lines at a bare LF, so it would read five body bytes the
+    ambassador does not know about: from the next request sent on the pooled connection."""
+    nginx = nginx_factory("a")
+    port = free_port()
+    async with ambassador(_env(port, nginx.address)):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /hello.txt HTTP/1.1\r\nHost: x\nContent-Length: 5\r\n\r\n")
+        async with asyncio.timeout(10):
+            answer = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        after = await asyncio.to_thread(curl, f"http://127.0.0.1:{port}/hello.txt")
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert after.stdout == "hello from a\n"
+
+
 async def test_slowloris_client_gets_408(nginx_factory: Any) -> None:
     nginx = nginx_factory("a")
     port = free_port()
