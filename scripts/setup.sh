@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything the tests and benchmarks need on a fresh Debian machine (as root):
-# the real peers they run (git, sshd, nginx, haproxy, redis, promtool, mtail, wrk) and the
-# project itself, with its dev tools, in .venv. Safe to run again: it installs only what is missing.
+# the real peers they run (git, sshd, nginx, haproxy, redis, tinyproxy, promtool, mtail, wrk)
+# and the project itself, with its dev tools, in .venv. Safe to run again: it installs only
+# what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
   git openssh-server openssh-client libnss-wrapper curl
   nginx-light haproxy redis-server redis-tools
-  prometheus mtail wrk openssl
+  prometheus mtail wrk openssl tinyproxy
 )
 missing=()
 for package in "${packages[@]}"; do

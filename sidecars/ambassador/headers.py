@@ -24,7 +24,10 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
     s = cluster.settings
     extra = cluster.request_add
     if head.host is None:
-        extra += b"\r\nHost: " + (s.tls_server_name or "localhost").encode()
+        connect = head.first[0] == b"CONNECT"  # its target is the authority Host names
+        extra += b"\r\nHost: " + (
+            head.first[1] if connect else (s.tls_server_name or "localhost").encode()
+        )
     if s.x_forwarded_for:
         forwarded = head.get(b"x-forwarded-for") if head.forwarded else None
         chain = peer_ip if forwarded is None else forwarded + b", " + peer_ip

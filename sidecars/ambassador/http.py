@@ -2,8 +2,8 @@
 
 One request at a time per client connection (bytes of a pipelined next request wait in the
 buffer). Where a request goes is ``routing``'s job, its heads follow ``headers``' rules,
-``forwarding`` finds it an upstream connection and retries it, and after a 101 ``tunnel``
-relays bytes.
+``forwarding`` finds it an upstream connection and retries it, and after a 101 (or a
+forward proxy's 2xx to CONNECT) ``tunnel`` relays bytes.
 """
 
 from __future__ import annotations
@@ -282,7 +282,7 @@ class HttpClient(asyncio.Protocol):
         upstream_failed(self, upstream, reason)
 
     def tunnel(self, upstream: HttpUpstream, rest: bytes) -> None:
-        """The upstream answered 101: relay bytes from now on."""
+        """The upstream answered 101, or 2xx to CONNECT: relay bytes from now on."""
         tunnel.start(self, upstream, rest)
 
     def eof_received(self) -> bool:

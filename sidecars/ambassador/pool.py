@@ -120,12 +120,12 @@ class HttpUpstream(asyncio.Protocol):
             break
         self.buf = b""
         self.head = head
-        if status == 101:
-            self._switch(client, head, data[rest:])
+        if status == 101 or (client.method == b"CONNECT" and 200 <= status < 300):
+            self._switch(client, head, status, data[rest:])
             return
-        if client.method == b"HEAD" or status in (204, 304) or status == 101:
+        if client.method == b"HEAD" or status in (204, 304):
             head.body = "none"
-        self.reusable = not head.close and head.body != "eof" and status != 101
+        self.reusable = not head.close and head.body != "eof"
         client.response_head(self, head, status)
         if self.client is None:
             return
@@ -154,14 +154,15 @@ class HttpUpstream(asyncio.Protocol):
         if self.client is not None:
             self.client.flush()
 
-    def _switch(self, client: HttpClient, head: Head, rest: bytes) -> None:
-        """101 Switching Protocols: this connection becomes the client's tunnel."""
+    def _switch(self, client: HttpClient, head: Head, status: int, rest: bytes) -> None:
+        """101 Switching Protocols, or a CONNECT accepted by a forward proxy: this connection
+        becomes the client's tunnel."""
         self.reusable = False
-        if not client.upgrade:
+        if status == 101 and not client.upgrade:
             self._broken("101 Switching Protocols to a request that asked for no upgrade")
             return
-        head.body = "none"
-        client.response_head(self, head, 101)
+        head.body = "none"  # a 2xx to CONNECT has no body, whatever its head says
+        client.response_head(self, head, status)
         if self.client is None:
             return
         self.state = 5

@@ -1,4 +1,5 @@
-"""http mode after a 101 Switching Protocols: the connection pair relays bytes both ways.
+"""http mode after a 101 Switching Protocols or an accepted CONNECT: the connection pair
+relays bytes both ways.
 
 Flow control stays as for any exchange (a full side pauses reading on the other); each
 EOF is passed on as a half-close, and both connections close once both directions ended.
@@ -19,7 +20,8 @@ __all__ = ["client_eof", "start", "upstream_eof"]
 
 
 def start(client: HttpClient, upstream: HttpUpstream, rest: bytes) -> None:
-    """The upstream switched protocols: from now on bytes pass as they are."""
+    """The upstream switched protocols or opened a tunnel: from now on bytes pass as
+    they are."""
     client.state = TUNNEL
     client.flush()
     if rest:

@@ -1,4 +1,5 @@
-"""Real peers for the ambassador's tests: redis-server, nginx, small asyncio servers."""
+"""Real peers for the ambassador's tests: redis-server, nginx, tinyproxy, small asyncio
+servers."""
 
 from __future__ import annotations
 
@@ -192,6 +193,21 @@ def nginx_factory(tmp_path: Path) -> Iterator[Any]:
     yield make
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def tinyproxy(tmp_path: Path) -> Iterator[str]:
+    """A forward proxy on 127.0.0.1 that opens CONNECT tunnels to any port; its address."""
+    port = free_port()
+    conf = tmp_path / "tinyproxy.conf"
+    conf.write_text(f"Port {port}\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 30\nLogLevel Error\n")
+    proc = subprocess.Popen(["tinyproxy", "-d", "-c", str(conf)], stdout=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def curl(*args: str) -> subprocess.CompletedProcess[str]:

@@ -151,6 +151,30 @@ async def test_head_the_server_would_split_differently_is_refused(nginx_factory:
     assert after.stdout == "hello from a\n"
 
 
+async def test_connect_through_a_forward_proxy_becomes_a_tunnel(
+    nginx_factory: Any, tinyproxy: str
+) -> None:
+    nginx = nginx_factory("a")
+    port = free_port()
+    async with ambassador(_env(port, tinyproxy)):
+        result = await asyncio.to_thread(
+            curl, "--proxytunnel", "-x", f"http://127.0.0.1:{port}",
+            f"http://{nginx.address}/hello.txt",
+        )  # fmt: skip
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"CONNECT {nginx.address} HTTP/1.1\r\n\r\n".encode())
+        async with asyncio.timeout(10):
+            established = await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = await reader.read()
+        writer.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello from a\n"
+    assert established.startswith(b"HTTP/1.1 200")
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.endswith(b"hello from a\n")
+
+
 async def test_slowloris_client_gets_408(nginx_factory: Any) -> None:
     nginx = nginx_factory("a")
     port = free_port()
