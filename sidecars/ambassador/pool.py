@@ -108,13 +108,18 @@ class HttpUpstream(asyncio.Protocol):
                 return
             try:
                 head = parse_head(data[:end], request=False)
-                status = int(head.first[1])
-            except (BadMessage, ValueError) as exc:
+            except BadMessage as exc:
                 self._broken(str(exc))
                 return
+            code = head.first[1]
+            if len(code) != 3 or not code.isdigit():
+                self._broken("bad status code")
+                return
+            status = int(code)
             rest = end + 4
             if 100 <= status < 200 and status != 101:
-                client.send(data[:rest])  # interim (100 Continue): passed on as it is
+                if not client.legacy:  # an HTTP/1.0 client must not get interim responses
+                    client.send(data[:rest])  # 100 Continue, 103 Early Hints: as they are
                 data = data[rest:]
                 continue
             break

@@ -210,6 +210,21 @@ async def test_silent_upstream_gives_504_and_dead_one_502() -> None:
     assert refused.stdout.endswith("502")
 
 
+async def test_malformed_status_line_from_upstream_gives_502() -> None:
+    async def odd(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 +200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(odd, "127.0.0.1", 0)
+    upstream = f"127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    port = free_port()
+    async with server, ambassador(_env(port, upstream, retries="0")):
+        answer = await asyncio.to_thread(curl, "-w", "%{http_code}", f"http://127.0.0.1:{port}/")
+    assert answer.stdout.endswith("502")
+
+
 async def test_active_http_check_takes_a_failing_endpoint_out(nginx_factory: Any) -> None:
     sick, well = nginx_factory("sick", flaky=503), nginx_factory("well")
     port = free_port()
@@ -278,3 +293,22 @@ async def test_http_1_0_client_gets_a_chunked_response_decoded_and_closed(
     assert "Transfer-Encoding" not in legacy_head
     assert "Connection: close" in legacy_head
     assert legacy_body == GZ_TEXT
+
+
+async def test_interim_responses_reach_http_1_1_clients_only(nginx_factory: Any) -> None:
+    """Requests go upstream as HTTP/1.1, so nginx answers 100 Continue to both."""
+    nginx = nginx_factory("a")
+    port = free_port()
+    answers = {}
+    async with ambassador(_env(port, nginx.address)):
+        for version in ("1.1", "1.0"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                f"POST /echo HTTP/{version}\r\nHost: x\r\nExpect: 100-continue\r\n"
+                "Content-Length: 5\r\nConnection: close\r\n\r\nhello".encode()
+            )
+            async with asyncio.timeout(10):
+                answers[version] = await reader.read()
+            writer.close()
+    assert answers["1.1"].startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200")
+    assert answers["1.0"].startswith(b"HTTP/1.1 200")
