@@ -112,6 +112,7 @@ _COMMON_TOKENS = {
     b"close": frozenset((b"close",)),
 }
 _VERSIONS = frozenset((b"HTTP/1.1", b"HTTP/1.0"))
+_CONTENT_LENGTH = line_pattern([b"content-length"])
 
 
 def parse_head(raw: bytes, request: bool) -> Head:
@@ -175,7 +176,11 @@ def parse_head(raw: bytes, request: bool) -> Head:
         head.close = b"keep-alive" not in head.tokens
     if codings is not None:
         if length is not None:
-            raise BadMessage("both Content-Length and Transfer-Encoding")
+            if request:
+                raise BadMessage("both Content-Length and Transfer-Encoding")
+            # in a response Transfer-Encoding wins, and Content-Length is not passed on
+            head.raw = _CONTENT_LENGTH.sub(b"", head.raw)
+            head.low = head.raw.lower()
         if not codings or codings.count(b"chunked") > 1:
             raise BadMessage("bad Transfer-Encoding")
         if codings[-1] == b"chunked":
