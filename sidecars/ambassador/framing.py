@@ -163,8 +163,9 @@ def parse_head(raw: bytes, request: bool) -> Head:
             codings = codings or []
             codings.extend(c.strip() for c in value.split(b","))
             if value != value.rstrip() or b"" in codings:
-                # some servers read neither "chunked\t" nor "chunked," as chunked
-                raise BadMessage("Transfer-Encoding with an empty or padded element")
+                if request:  # some servers read neither "chunked\t" nor "chunked," as chunked
+                    raise BadMessage("Transfer-Encoding with an empty or padded element")
+                codings = [c for c in codings if c]
         elif name == b"upgrade":
             head.upgrade = value.rstrip()
             head.hop += 1
@@ -184,7 +185,7 @@ def parse_head(raw: bytes, request: bool) -> Head:
             # in a response Transfer-Encoding wins, and Content-Length is not passed on
             head.raw = _CONTENT_LENGTH.sub(b"", head.raw)
             head.low = head.raw.lower()
-        if codings.count(b"chunked") > 1:
+        if not codings or codings.count(b"chunked") > 1:
             raise BadMessage("bad Transfer-Encoding")
         if codings[-1] == b"chunked":
             head.body = "chunked"

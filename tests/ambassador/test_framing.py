@@ -71,6 +71,8 @@ def test_transfer_codings_are_read_as_a_list() -> None:
     # a response whose last coding is not chunked ends when the server closes
     response = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip"
     assert parse_head(response, request=False).body == "eof"
+    padded = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, "  # refused in a request
+    assert parse_head(padded, request=False).body == "chunked"
     # in a response Transfer-Encoding overrides Content-Length, which is dropped
     both = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked"
     head = parse_head(both, request=False)
