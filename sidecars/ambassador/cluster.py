@@ -8,7 +8,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from .balancer import make_balancer
 from .config import Target
@@ -21,7 +21,7 @@ from .tlsstream import open_tls
 
 __all__ = ["Cluster", "ConnectFailed"]
 
-P = TypeVar("P", bound=asyncio.BaseProtocol)
+P = TypeVar("P")  # an asyncio protocol, duck-typed (see http.HttpClient)
 _MAX_DOUBLINGS = 10
 _BURST = 10.0  # retry tokens saved up at most
 
@@ -199,9 +199,12 @@ class Cluster:
             try:
                 async with asyncio.timeout(self.settings.connect_timeout or None):
                     if self.ssl is None:
-                        transport, protocol = await loop.create_connection(
-                            factory, endpoint.host, endpoint.port
+                        transport, made = await loop.create_connection(
+                            cast("Callable[[], asyncio.Protocol]", factory),
+                            endpoint.host,
+                            endpoint.port,
                         )
+                        protocol = cast("P", made)
                     else:
                         transport, protocol = await open_tls(
                             factory,

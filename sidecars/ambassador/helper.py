@@ -66,7 +66,7 @@ class Ambassador(Helper[AmbassadorSettings]):
         await asyncio.gather(*(listener.drain(limit) for listener in listeners))
 
 
-def _factory(listener: Listener) -> Callable[[], asyncio.Protocol]:
+def _factory(listener: Listener) -> Callable[[], object]:
     if listener.settings.mode == "http":
         return lambda: HttpClient(listener)
     return lambda: TcpClient(listener)

@@ -29,7 +29,7 @@ __all__ = ["HttpClient"]
 _RETRY_STATUS = frozenset((502, 503, 504))
 
 
-class HttpClient(asyncio.Protocol):
+class HttpClient:
     __slots__ = (
         "attempts",
         "body",

@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from .cluster import Cluster
 from .config import ListenerConfig
@@ -71,7 +71,7 @@ class Listener:
     def clusters(self) -> list[Cluster]:
         return [self.cluster, *(cluster for _, _, cluster in self.routes)]
 
-    async def start(self, factory: Callable[[], asyncio.Protocol]) -> None:
+    async def start(self, factory: Callable[[], object]) -> None:
         """Resolve upstreams, then bind; ``OSError`` if the address is taken."""
         await asyncio.gather(*(cluster.start() for cluster in self.clusters))
         if self.splice:
@@ -82,7 +82,9 @@ class Listener:
         else:
             if self.tls is not None:
                 factory = _terminating(self.tls, factory)
-            self.server = await self.loop.create_server(factory, sock=self._socket(), backlog=4096)
+            self.server = await self.loop.create_server(
+                cast("Callable[[], asyncio.Protocol]", factory), sock=self._socket(), backlog=4096
+            )
         self._tasks.append(asyncio.create_task(self._sweep()))
         if self.tls is not None:
             self._tasks.append(asyncio.create_task(self.tls.watch()))
@@ -225,9 +227,7 @@ class Listener:
                                 idle.transport.close()
 
 
-def _terminating(
-    tls: ServerTLS, app: Callable[[], asyncio.Protocol]
-) -> Callable[[], asyncio.Protocol]:
+def _terminating(tls: ServerTLS, app: Callable[[], object]) -> Callable[[], object]:
     """TLS first, then the mode's protocol; the context is read per connection, so a
     reloaded certificate serves the next handshake."""
     return lambda: TlsStream(tls.context, True, app_factory=app)

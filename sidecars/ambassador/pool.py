@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["HttpUpstream", "take_idle"]
 
 
-class HttpUpstream(asyncio.Protocol):
+class HttpUpstream:
     """Reads one response at a time and streams it to the client it currently serves."""
 
     __slots__ = (

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, cast
 
 __all__ = ["TlsStream", "open_tls"]
 
-P = TypeVar("P", bound=asyncio.BaseProtocol)
+P = TypeVar("P")
 HANDSHAKE_TIMEOUT = 30.0
 _READ = 1 << 16
 
@@ -32,7 +32,7 @@ class TlsStream(asyncio.Transport, asyncio.Protocol):
         context: ssl.SSLContext,
         server_side: bool,
         server_hostname: str | None = None,
-        app_factory: Callable[[], asyncio.BaseProtocol] | None = None,
+        app_factory: Callable[[], object] | None = None,
     ) -> None:
         super().__init__()
         self._incoming = ssl.MemoryBIO()
