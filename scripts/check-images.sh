@@ -109,6 +109,14 @@ check_contents() { # helper image
       { record FAIL contents "$image" "carries $out"; return; }
     record PASS contents "$image" "no git, ssh, curl or wget"
   fi
+  if [ "$helper" = ambassador ]; then # compiled when build-images made a compiled wheel
+    local want=.py
+    compgen -G "images/wheels/sidecars-*-linux_*.whl" >/dev/null && want=.so
+    out=$(docker run --rm --network none --entrypoint python "$image" -c \
+      'import sidecars.ambassador.http as h; print(h.__file__)' 2>&1) && [[ "$out" == *"$want" ]] ||
+      { record FAIL contents "$image" "sidecars.ambassador.http is not the $want expected: $out"; return; }
+    record PASS contents "$image" "sidecars.ambassador.http from $out"
+  fi
 }
 
 check_sigterm() { # helper image
