@@ -1,4 +1,4 @@
-"""Optional: ``SIDECARS_COMPILE=1`` compiles the ambassador's HTTP data path with mypyc.
+"""Optional: ``SIDECARS_COMPILE=1`` compiles the ambassador's data path with mypyc.
 
 The modules stay plain, type-checked Python; compiled, a request costs about a fifth less
 CPU (benchmarks/ambassador/README.md). Without the variable the package is pure Python.
@@ -16,8 +16,11 @@ COMPILED = [
     "sidecars/ambassador/framing.py",
     "sidecars/ambassador/headers.py",
     "sidecars/ambassador/http.py",
+    "sidecars/ambassador/poller.py",
     "sidecars/ambassador/pool.py",
+    "sidecars/ambassador/pump.py",
     "sidecars/ambassador/routing.py",
+    "sidecars/ambassador/splice.py",
 ]
 
 ext_modules = []

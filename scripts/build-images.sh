@@ -78,13 +78,13 @@ platforms+=(--platform "manylinux2014_$machine")
   --python-version "$target_python" --implementation cp "${platforms[@]}" \
   images/wheels/sidecars-*.whl >>"$logs/wheelhouse.log" 2>&1 ||
   { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip download of the dependencies for Python $target_python (log: $logs/wheelhouse.log)"; }
-# The ambassador's HTTP path compiled with mypyc (setup.py), when the compiled modules can run
+# The ambassador's data path compiled with mypyc (setup.py), when the compiled modules can run
 # on the base: the same Python version and machine, and a glibc no older than this machine's.
 read -r host_python host_glibc < <("$python" -c \
   'import platform, sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}", platform.libc_ver()[1])')
 if [ "$host_python" = "$target_python" ] && [ "$(uname -m)" = "$machine" ] &&
   [ "$(printf '%s\n' "$host_glibc" "$glibc" | sort -V | head -n 1)" = "$host_glibc" ]; then
-  step "compiling the ambassador's HTTP path with mypyc for Python $target_python"
+  step "compiling the ambassador's data path with mypyc for Python $target_python"
   rm -rf images/wheels/sidecars-*.whl build/lib* build/temp* build/bdist*
   SIDECARS_COMPILE=1 "$python" -m pip wheel -q --no-deps -w images/wheels . >>"$logs/wheelhouse.log" 2>&1 ||
     { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip wheel with SIDECARS_COMPILE=1 (log: $logs/wheelhouse.log)"; }

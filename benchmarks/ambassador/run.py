@@ -112,8 +112,8 @@ def idle_rss(pid: int, port: int, count: int = 1000) -> float:
 
 
 def compiled_tree(root: Path) -> Path:
-    """The package as the images carry it, the HTTP path compiled with mypyc, unpacked in
-    ``root`` (run from there, so the checkout's own modules do not come first)."""
+    """The package as the images carry it (the data path compiled with mypyc), unpacked in
+    ``root``: run from there, so the checkout's own modules do not come first."""
     repo = Path(__file__).resolve().parents[2]
 
     def clean() -> None:  # setuptools' build tree would leak into later wheels
