@@ -117,6 +117,17 @@ async def echo_until_eof(reader: asyncio.StreamReader, writer: asyncio.StreamWri
     writer.close()
 
 
+async def send_then_half_close(port: int, size: int) -> bytes:
+    """Send ``size`` bytes, half-close, and read the answer to EOF (see ``echo_until_eof``)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"x" * size)
+    writer.write_eof()
+    async with asyncio.timeout(20):
+        answer = await reader.read()
+    writer.close()
+    return answer
+
+
 async def start_ambassador(env: Mapping[str, str], **kwargs: Any) -> HelperProcess:
     """Start the helper and return once it is ready (every listener bound)."""
     base = {"AMBASSADOR_DRAIN_DELAY": "0", "AMBASSADOR_CONNECTION_DRAIN": "5s"}

@@ -9,7 +9,15 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from .conftest import ambassador, echo, echo_until_eof, free_port, redis_call, resp
+from .conftest import (
+    ambassador,
+    echo,
+    echo_until_eof,
+    free_port,
+    redis_call,
+    resp,
+    send_then_half_close,
+)
 
 
 async def test_redis_commands_pass_through_and_are_counted(redis_factory: Any) -> None:
@@ -83,12 +91,7 @@ async def test_half_close_reaches_the_upstream_and_the_answer_comes_back() -> No
         "AMBASSADOR_UPSTREAMS": f"127.0.0.1:{upstream}",
     }
     async with server, ambassador(env):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"x" * 100_000)
-        writer.write_eof()
-        async with asyncio.timeout(10):
-            answer = await reader.read()
-        writer.close()
+        answer = await send_then_half_close(port, 100_000)
     assert answer == b"got 100000 bytes"
 
 

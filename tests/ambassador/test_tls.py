@@ -12,7 +12,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .conftest import ambassador, echo, echo_until_eof, free_port, wait_for
+from .conftest import (
+    ambassador,
+    echo,
+    echo_until_eof,
+    free_port,
+    send_then_half_close,
+    wait_for,
+)
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -209,12 +216,7 @@ async def test_client_half_close_reaches_a_tls_upstream_as_close_notify(tmp_path
         "AMBASSADOR_TLS_CA_FILE": str(ca),
     }
     async with ambassador(env):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"x" * 300_000)
-        writer.write_eof()
-        async with asyncio.timeout(20):
-            answer = await reader.read()
-        writer.close()
+        answer = await send_then_half_close(port, 300_000)
     await asyncio.to_thread(thread.join, 20)
     assert seen == ["close_notify"]
     assert answer == b"got 300000 bytes"
