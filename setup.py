@@ -4,9 +4,17 @@ The modules stay plain, type-checked Python; compiled, a request costs about a f
 CPU (benchmarks/ambassador/README.md). Without the variable the package is pure Python.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 from setuptools import setup
+
+# A fresh build tree for every build: one left in the checkout would carry compiled modules
+# into a later wheel, pure ones included.
+BUILD = tempfile.mkdtemp(prefix="sidecars-build-")
+atexit.register(shutil.rmtree, BUILD, True)
 
 COMPILED = [
     "sidecars/ambassador/balancer.py",
@@ -36,6 +44,6 @@ if os.environ.get("SIDECARS_COMPILE") == "1":
         "--allow-untyped-calls",
         "--allow-subclassing-any",
     ]
-    ext_modules = mypycify([*options, *COMPILED], opt_level="3")
+    ext_modules = mypycify([*options, *COMPILED], opt_level="3", target_dir=BUILD)
 
-setup(ext_modules=ext_modules)
+setup(ext_modules=ext_modules, options={"build": {"build_base": BUILD}})

@@ -65,7 +65,7 @@ step "Python base $base: Python $target_python, glibc $glibc, $machine"
 # 2. The wheelhouse, made afresh: the project as a wheel (reproducible, so an unchanged tree
 # hits the build cache), then its dependencies as binary wheels for the base.
 step "wheelhouse"
-rm -rf images/wheels build/lib* build/temp* build/bdist* build/__native* build/sidecars  # stale builds
+rm -rf images/wheels
 mkdir -p images/wheels
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 "$python" -m pip wheel -q --no-deps -w images/wheels . >"$logs/wheelhouse.log" 2>&1 ||
@@ -85,7 +85,7 @@ read -r host_python host_glibc < <("$python" -c \
 if [ "$host_python" = "$target_python" ] && [ "$(uname -m)" = "$machine" ] &&
   [ "$(printf '%s\n' "$host_glibc" "$glibc" | sort -V | head -n 1)" = "$host_glibc" ]; then
   step "compiling the ambassador's data path with mypyc for Python $target_python"
-  rm -rf images/wheels/sidecars-*.whl build/lib* build/temp* build/bdist*
+  rm images/wheels/sidecars-*.whl
   SIDECARS_COMPILE=1 "$python" -m pip wheel -q --no-deps -w images/wheels . >>"$logs/wheelhouse.log" 2>&1 ||
     { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip wheel with SIDECARS_COMPILE=1 (log: $logs/wheelhouse.log)"; }
 else

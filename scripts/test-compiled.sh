@@ -6,10 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 wheels=$(mktemp -d)
-# setuptools' build tree would carry compiled modules into later wheels, pure ones included
-clean() { rm -rf ./*__mypyc*.so sidecars/ambassador/*.so build/lib* build/temp* build/bdist* build/__native* build/sidecars build/ops.txt; }
-trap 'clean; rm -rf "$wheels"' EXIT
-clean
+trap 'rm -rf "$wheels" ./*__mypyc*.so sidecars/ambassador/*.so' EXIT
 SIDECARS_COMPILE=1 .venv/bin/python -m pip wheel -q --no-deps -w "$wheels" . >"$wheels/build.log" 2>&1 ||
   { tail -n 30 "$wheels/build.log" >&2; exit 1; }
 .venv/bin/python -m zipfile -e "$wheels"/sidecars-*.whl "$wheels/tree"

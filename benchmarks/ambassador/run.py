@@ -115,22 +115,11 @@ def compiled_tree(root: Path) -> Path:
     """The package as the images carry it (the data path compiled with mypyc), unpacked in
     ``root``: run from there, so the checkout's own modules do not come first."""
     repo = Path(__file__).resolve().parents[2]
-
-    def clean() -> None:  # setuptools' build tree would leak into later wheels
-        for stale in ("lib*", "temp*", "bdist*", "__native*", "sidecars"):
-            for path in (repo / "build").glob(stale):
-                if path.is_dir():
-                    shutil.rmtree(path)
-                else:
-                    path.unlink()
-
-    clean()
     wheels = root / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(repo)],
         env=dict(os.environ, SIDECARS_COMPILE="1"), check=True, capture_output=True,
     )  # fmt: skip
-    clean()
     tree = root / "code"
     with zipfile.ZipFile(next(wheels.glob("sidecars-*.whl"))) as wheel:
         wheel.extractall(tree)
