@@ -10,6 +10,7 @@ packages=(
   git openssh-server openssh-client libnss-wrapper curl
   nginx-light haproxy redis-server redis-tools
   prometheus mtail wrk openssl tinyproxy
+  gcc libc6-dev  # scripts/test-compiled.sh compiles the ambassador's data path with mypyc
 )
 missing=()
 for package in "${packages[@]}"; do
