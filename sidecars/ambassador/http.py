@@ -15,7 +15,7 @@ from . import tunnel
 from .cluster import Cluster
 from .endpoint import Endpoint
 from .forwarding import dispatch, may_retry, retry, upstream_failed
-from .framing import MAX_HEAD, BadMessage, Chunked, Head, parse_head
+from .framing import MAX_HEAD, BadMessage, Chunked, Head, read_head
 from .headers import error_response, request_head, response_head
 from .pool import HttpUpstream
 from .routing import hash_key, route
@@ -125,19 +125,20 @@ class HttpClient:
 
     def _next(self) -> None:
         buf = self.buf
-        end = buf.find(b"\r\n\r\n")
-        if end < 0:
+        try:
+            # a head arriving in pieces is scanned once it is whole, not once per piece
+            partial = self.head_started and buf.find(b"\r\n\r\n") < 0
+            head = None if partial else read_head(buf, request=True)
+        except BadMessage:
+            self.error(400)
+            return
+        if head is None:
             if len(buf) > MAX_HEAD:
                 self.error(431)
             elif buf and not self.head_started:
                 self.head_started = self.listener.loop.time()
             return
-        try:
-            head = parse_head(buf[:end], request=True)
-        except BadMessage:
-            self.error(400)
-            return
-        self.buf = buf[end + 4 :] if end + 4 < len(buf) else b""
+        self.buf = buf[head.size :] if head.size < len(buf) else b""
         listener = self.listener
         self.head_started = 0.0
         self.started = listener.loop.time()

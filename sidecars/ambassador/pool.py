@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 
 from .cluster import set_socket_options
 from .endpoint import Endpoint
-from .framing import MAX_HEAD, BadMessage, Chunked, Head, parse_head
+from .framing import MAX_HEAD, BadMessage, Chunked, Head, read_head
 
 if TYPE_CHECKING:
     from .http import HttpClient
@@ -98,25 +98,25 @@ class HttpUpstream:
     def _head(self, data: bytes) -> None:
         client = self.client
         assert client is not None
+        partial = bool(self.buf)  # then scanned only once whole, not once per piece
         while True:
-            end = data.find(b"\r\n\r\n")
-            if end < 0:
+            try:
+                whole = not partial or data.find(b"\r\n\r\n") >= 0
+                head = read_head(data, request=False) if whole else None
+            except BadMessage as exc:
+                self._broken(str(exc))
+                return
+            if head is None:
                 if len(data) > MAX_HEAD:
                     self._broken("response head too large")
                     return
                 self.buf = data
                 return
-            try:
-                head = parse_head(data[:end], request=False)
-            except BadMessage as exc:
-                self._broken(str(exc))
-                return
-            code = head.first[1]
-            if len(code) != 3 or not code.isdigit():
+            status = head.status
+            if status < 0:
                 self._broken("bad status code")
                 return
-            status = int(code)
-            rest = end + 4
+            rest = head.size
             if 100 <= status < 200 and status != 101:
                 if not client.legacy:  # an HTTP/1.0 client must not get interim responses
                     client.send(data[:rest])  # 100 Continue, 103 Early Hints: as they are

@@ -14,6 +14,7 @@ from sidecars.ambassador.framing import (
     Chunked,
     line_pattern,
     parse_head,
+    read_head,
 )
 
 
@@ -38,6 +39,40 @@ def test_response_without_length_reads_to_eof() -> None:
     assert parse_head(b"HTTP/1.1 200", request=False).first[1] == b"200"
 
 
+def test_a_head_is_read_from_the_start_of_a_read_once_its_blank_line_is_there() -> None:
+    first = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+    data = first + b"GET /b HTTP/1.1\r\n"
+    head = read_head(data, request=True)
+    assert head is not None
+    assert (head.raw, head.size) == (first[:-4], len(first))
+    assert read_head(data[head.size :], request=True) is None
+    for cut in range(len(first)):
+        assert read_head(first[:cut], request=True) is None, cut
+
+
+def test_field_names_are_matched_whatever_their_case() -> None:
+    head = parse_head(
+        b"POST / HTTP/1.1\r\nHOST: a\r\ncOnTeNt-LeNgTh: 7\r\nCONNECTION: Keep-Alive",
+        request=True,
+    )
+    assert (head.host, head.body, head.length, head.tokens, head.hop) == (
+        b"a",
+        "length",
+        7,
+        {b"keep-alive"},
+        1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "status"),
+    [(b"HTTP/1.1 204 No Content", 204), (b"HTTP/1.0 404", 404), (b"HTTP/1.1 20 OK", -1),
+     (b"HTTP/1.1 2x0 OK", -1), (b"HTTP/1.1 +20 OK", -1), (b"HTTP/1.1 2000 OK", -1)],
+)  # fmt: skip
+def test_a_response_status_is_three_digits_or_unknown(start: bytes, status: int) -> None:
+    assert parse_head(start, request=False).status == status
+
+
 @pytest.mark.parametrize(
     "raw",
     [
@@ -58,6 +93,9 @@ def test_response_without_length_reads_to_eof() -> None:
         b"POST / HTTP/1.1\r\nTransfer-Encoding: ",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked,",
         b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\t",
+        b"POST / HTTP/1.1\r\nContent-Length: " + b"9" * 19,
+        b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length\t: 5",
+        b"GET / HTTP/1.1\r\nHost: x\r",
     ],
 )
 def test_ambiguous_or_smuggling_heads_are_refused(raw: bytes) -> None:
