@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from mypy_extensions import i64
 
 __all__ = [
     "HOP_BY_HOP",
@@ -157,12 +160,15 @@ def _scan(data: bytes, request: bool, whole: bool) -> Head | None:
     pooled connection), a second Host. A byte loop, as compiled it costs less than the
     method calls and regular expression it replaces.
     """
-    size = len(data)
+    size: i64 = len(data)
     head: Head | None = None
-    i = line = 0
-    colon = sp1 = sp2 = -1
+    i: i64 = 0
+    line: i64 = 0
+    colon: i64 = -1
+    sp1: i64 = -1
+    sp2: i64 = -1
     while i < size:
-        c = data[i]
+        c: i64 = data[i]
         if c > _COLON:
             i += 1
             continue
@@ -201,7 +207,7 @@ def _scan(data: bytes, request: bool, whole: bool) -> Head | None:
     return _finish(head, data, size, size, request)
 
 
-def _start_line(data: bytes, end: int, sp1: int, sp2: int, request: bool) -> Head:
+def _start_line(data: bytes, end: i64, sp1: i64, sp2: i64, request: bool) -> Head:
     if sp1 < 0:
         raise BadMessage("bad start line")
     if sp2 >= 0:
@@ -223,14 +229,14 @@ def _start_line(data: bytes, end: int, sp1: int, sp2: int, request: bool) -> Hea
     return head
 
 
-def _field(head: Head, data: bytes, start: int, colon: int, end: int, request: bool) -> None:
+def _field(head: Head, data: bytes, start: i64, colon: i64, end: i64, request: bool) -> None:
     """One header line, ``data[start:end]``, whose first colon is at ``colon``."""
-    c = data[start]
+    c: i64 = data[start]
     if c in (_SP, _HT):
         raise BadMessage("folded header line")
     if colon < 0:
         return
-    stop = colon
+    stop: i64 = colon
     while stop > start and data[stop - 1] in (_SP, _HT):
         stop -= 1
     kind = _kind(data, start, stop - start)
@@ -238,10 +244,10 @@ def _field(head: Head, data: bytes, start: int, colon: int, end: int, request: b
         return
     if stop != colon:
         raise BadMessage("space before a colon")
-    value = colon + 1
+    value: i64 = colon + 1
     while value < end and data[value] in (_SP, _HT):
         value += 1
-    tail = end
+    tail: i64 = end
     while tail > value and data[tail - 1] in (_SP, _HT):
         tail -= 1
     if kind == _LENGTH:
@@ -280,7 +286,7 @@ def _field(head: Head, data: bytes, start: int, colon: int, end: int, request: b
         head.hop += 1
 
 
-def _kind(data: bytes, at: int, size: int) -> int:
+def _kind(data: bytes, at: i64, size: i64) -> int:
     """Which field a name of ``size`` bytes at ``at`` is, by its length, then its letters."""
     if size == 4:
         return _HOST if _same(data, at, b"host") else 0
@@ -305,24 +311,30 @@ def _kind(data: bytes, at: int, size: int) -> int:
     return 0
 
 
-def _same(data: bytes, at: int, name: bytes) -> bool:
+def _same(data: bytes, at: i64, name: bytes) -> bool:
     """ASCII case-insensitive: ``| 32`` folds only letters (and CR, never in a line) onto
     the letters and hyphens of a field name."""
-    return all(data[at + k] | 32 == name[k] for k in range(len(name)))
+    n: i64 = len(name)
+    k: i64 = 0
+    while k < n:
+        if data[at + k] | 32 != name[k]:
+            return False
+        k += 1
+    return True
 
 
-def _digits(data: bytes, start: int, end: int) -> int:
+def _digits(data: bytes, start: i64, end: i64) -> i64:
     """A Content-Length value, or -1 when it is not a plain decimal number."""
     if start == end:
         return -1
-    length = 0
-    for k in range(start, end):
-        digit = data[k] - 48
-        if digit < 0 or digit > 9:
+    length: i64 = 0
+    k: i64 = start
+    while k < end:
+        digit: i64 = data[k] - 48
+        if digit < 0 or digit > 9 or length > _MAX_LENGTH // 10:
             return -1
         length = length * 10 + digit
-        if length > _MAX_LENGTH:
-            return -1
+        k += 1
     return length
 
 
@@ -338,7 +350,7 @@ def _codings(head: Head, value: bytes, request: bool) -> None:
         head.codings.extend(codings)
 
 
-def _finish(head: Head, data: bytes, end: int, size: int, request: bool) -> Head:
+def _finish(head: Head, data: bytes, end: i64, size: i64, request: bool) -> Head:
     """The head ends at ``end``, its blank line at ``size``: decide how its body ends."""
     head.raw = data if end == len(data) else data[:end]
     head.size = size
