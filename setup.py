@@ -29,6 +29,7 @@ COMPILED = [
     "sidecars/ambassador/pump.py",
     "sidecars/ambassador/routing.py",
     "sidecars/ambassador/splice.py",
+    "sidecars/ambassador/stats.py",
 ]
 
 ext_modules = []

@@ -6,13 +6,13 @@ import bisect
 import hashlib
 import random
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Final, Protocol
 
 from .endpoint import Endpoint
 
 __all__ = ["Balancer", "make_balancer"]
 
-_KETAMA_POINTS = 40  # digests per endpoint, four ring points each: 160 points like libketama
+_KETAMA_POINTS: Final = 40  # digests per endpoint, four ring points each: 160 points like libketama
 
 
 class Balancer(Protocol):

@@ -8,7 +8,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterable
-from typing import TypeVar, cast
+from typing import Final, TypeVar, cast
 
 from .balancer import make_balancer
 from .config import Target
@@ -22,8 +22,8 @@ from .tlsstream import open_tls
 __all__ = ["Cluster", "ConnectFailed"]
 
 P = TypeVar("P")  # an asyncio protocol, duck-typed (see http.HttpClient)
-_MAX_DOUBLINGS = 10
-_BURST = 10.0  # retry tokens saved up at most
+_MAX_DOUBLINGS: Final = 10
+_BURST: Final = 10.0  # retry tokens saved up at most
 
 
 class ConnectFailed(Exception):
@@ -62,6 +62,9 @@ class Cluster:
         self.response_add = _lines(settings.response_headers_add)
         self.request_removes = bool(settings.request_headers_remove)
         self.response_removes = bool(settings.response_headers_remove)
+        # read on every request: copied from the settings (an interpreted object) once
+        self.x_forwarded_for = settings.x_forwarded_for
+        self.pool_size = settings.pool_size
         self._members: dict[Target, list[Endpoint]] = {}
         self.loop = asyncio.get_running_loop()
         self.recovered_by = 0.0  # no endpoint is ejected after this time (0: none is)

@@ -8,7 +8,7 @@ reused connection turned out closed is sent once more on a fresh connection.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from .cluster import ConnectFailed
 from .endpoint import Endpoint
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = ["attach", "dispatch", "may_retry", "retry", "upstream_failed"]
 
-IDEMPOTENT = frozenset((b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"))
+IDEMPOTENT: Final = frozenset((b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"))
 
 
 def dispatch(client: HttpClient) -> None:

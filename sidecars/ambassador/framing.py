@@ -23,11 +23,11 @@ __all__ = [
     "read_head",
 ]
 
-MAX_HEAD = 64 * 1024
-HOP_BY_HOP = frozenset(
+MAX_HEAD: Final = 64 * 1024
+HOP_BY_HOP: Final = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer", b"upgrade")
 )
-_NOT_HEADERS = frozenset((b"close",))
+_NOT_HEADERS: Final = frozenset((b"close",))
 
 
 def line_pattern(names: Iterable[bytes]) -> re.Pattern[bytes]:
@@ -116,12 +116,12 @@ class Head:
         return raw
 
 
-_NO_TOKENS: frozenset[bytes] = frozenset()
-_COMMON_TOKENS = {
+_NO_TOKENS: Final[frozenset[bytes]] = frozenset()
+_COMMON_TOKENS: Final = {
     b"keep-alive": frozenset((b"keep-alive",)),
     b"close": frozenset((b"close",)),
 }
-_CONTENT_LENGTH = line_pattern([b"content-length"])
+_CONTENT_LENGTH: Final = line_pattern([b"content-length"])
 _MAX_LENGTH: Final = 1 << 62
 # the fields a proxy reads, by kind; every other field is passed on unread
 _LENGTH: Final = 1
@@ -454,6 +454,9 @@ class Chunked:
         return pos
 
 
-_SIZE, _DATA, _DATA_END, _TRAILER = range(4)
-_MAX_LINE = 4096
-_CHUNK_SIZE = re.compile(rb"([0-9a-fA-F]{1,15})[ \t]*(?:;[^\r\n]*)?")
+_SIZE: Final = 0
+_DATA: Final = 1
+_DATA_END: Final = 2
+_TRAILER: Final = 3
+_MAX_LINE: Final = 4096
+_CHUNK_SIZE: Final = re.compile(rb"([0-9a-fA-F]{1,15})[ \t]*(?:;[^\r\n]*)?")

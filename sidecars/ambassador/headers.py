@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from .cluster import Cluster
 from .framing import Head, line_pattern
 
 __all__ = ["error_response", "request_head", "response_head"]
 
-_TRANSFER_ENCODING = line_pattern([b"transfer-encoding"])
-_REASONS = {
+_TRANSFER_ENCODING: Final = line_pattern([b"transfer-encoding"])
+_REASONS: Final = {
     400: "Bad Request",
     404: "Not Found",
     408: "Request Timeout",
@@ -21,14 +23,13 @@ _REASONS = {
 def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -> bytes:
     """The request head for the upstream: hop-by-hop and removed fields dropped, added ones,
     Host when missing, X-Forwarded-For, and the Upgrade asked for; always HTTP/1.1."""
-    s = cluster.settings
     extra = cluster.request_add
     if head.host is None:
         connect = head.first[0] == b"CONNECT"  # its target is the authority Host names
         extra += b"\r\nHost: " + (
-            head.first[1] if connect else (s.tls_server_name or "localhost").encode()
+            head.first[1] if connect else (cluster.settings.tls_server_name or "localhost").encode()
         )
-    if s.x_forwarded_for:
+    if cluster.x_forwarded_for:
         forwarded = head.get(b"x-forwarded-for") if head.forwarded else None
         chain = peer_ip if forwarded is None else forwarded + b", " + peer_ip
         extra += b"\r\nX-Forwarded-For: " + chain

@@ -9,7 +9,7 @@ forward proxy's 2xx to CONNECT) ``tunnel`` relays bytes.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from . import tunnel
 from .cluster import Cluster
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HttpClient"]
 
-_RETRY_STATUS = frozenset((502, 503, 504))
+_RETRY_STATUS: Final = frozenset((502, 503, 504))
 
 
 class HttpClient:
@@ -50,6 +50,7 @@ class HttpClient:
         "key",
         "legacy",
         "listener",
+        "loop",
         "method",
         "out_head",
         "peer_ip",
@@ -60,6 +61,7 @@ class HttpClient:
         "stale_retried",
         "started",
         "state",
+        "stats",
         "ticks",
         "transport",
         "tried",
@@ -70,6 +72,8 @@ class HttpClient:
 
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
+        self.loop = listener.loop
+        self.stats = listener.stats
         self.transport: asyncio.Transport | None = None
         self.upstream: HttpUpstream | None = None
         self.cluster: Cluster = listener.cluster
@@ -77,7 +81,7 @@ class HttpClient:
         self.buf = b""
         self.state = WAIT
         self.bytes_in = self.bytes_out = self.ticks = self.seen = 0
-        self.idle_since = listener.loop.time()
+        self.idle_since = self.loop.time()
         self.head_started = self.started = 0.0
         self.closed = False
         self.tuned = True  # pooled upstream connections set their own options
@@ -136,12 +140,12 @@ class HttpClient:
             if len(buf) > MAX_HEAD:
                 self.error(431)
             elif buf and not self.head_started:
-                self.head_started = self.listener.loop.time()
+                self.head_started = self.loop.time()
             return
         self.buf = buf[head.size :] if head.size < len(buf) else b""
         listener = self.listener
         self.head_started = 0.0
-        self.started = listener.loop.time()
+        self.started = self.loop.time()
         self.method = head.first[0]
         self.keep_alive = not head.close
         self.legacy = head.version == b"HTTP/1.0"
@@ -155,7 +159,8 @@ class HttpClient:
         if head.upgrade and b"upgrade" in head.tokens and self.req_done:
             self.upgrade = head.get(b"upgrade") or b""
         self.attempts = 0
-        self.tried = []
+        if self.tried:
+            self.tried = []
         cluster = route(listener, head) if listener.routes else listener.cluster
         if cluster is None:
             self.error(404)
@@ -217,7 +222,7 @@ class HttpClient:
         if listener.draining or head.body == "eof" or not self.req_done or dechunk:
             self.keep_alive = False
         self.responded = True
-        listener.stats.observe(status, listener.loop.time() - self.started)
+        self.stats.observe(status, self.loop.time() - self.started)
         self.held = response_head(head, cluster, status, self.keep_alive, dechunk)
 
     def send(self, data: bytes) -> None:
@@ -244,7 +249,7 @@ class HttpClient:
             upstream.reusable
             and self.req_done
             and not endpoint.removed
-            and len(endpoint.idle) < self.cluster.settings.pool_size
+            and len(endpoint.idle) < self.cluster.pool_size
         ):
             upstream.idle_since = self.started  # early: the safe side of the server's timer
             endpoint.idle.append(upstream)
@@ -262,7 +267,7 @@ class HttpClient:
             self._next()
 
     def fail(self, reason: str) -> None:
-        self.listener.stats.connect_failures += 1
+        self.stats.connect_failures += 1
         self.listener.log.warning(
             "request failed", extra={"listener": self.listener.name, "error": reason}
         )
@@ -274,7 +279,7 @@ class HttpClient:
             self.abort()
             return
         self.responded = True
-        self.listener.stats.observe(status, 0.0)
+        self.stats.observe(status, 0.0)
         self.send(error_response(status))
         self.close()
 

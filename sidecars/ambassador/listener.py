@@ -13,10 +13,10 @@ from typing import Any, cast
 
 from .cluster import Cluster
 from .config import ListenerConfig
-from .metrics import ListenerStats
 from .poller import Poller
 from .pump import PipePool
 from .splice import SpliceConnection
+from .stats import ListenerStats
 from .tls import ServerTLS
 from .tlsstream import TlsStream
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -14,44 +13,12 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from .stats import LATENCY_BUCKETS
+
 if TYPE_CHECKING:
     from .listener import Listener
 
-__all__ = ["LATENCY_BUCKETS", "AmbassadorCollector", "ListenerStats"]
-
-_CLASSES = ("other", "1xx", "2xx", "3xx", "4xx", "5xx")
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-
-class ListenerStats:
-    """Counters of one listener; open connections add their own bytes at scrape time."""
-
-    __slots__ = (
-        "bytes_in",
-        "bytes_out",
-        "connect_failures",
-        "connections",
-        "latency_buckets",
-        "latency_sum",
-        "requests",
-        "timeouts",
-    )
-
-    def __init__(self) -> None:
-        self.connections = 0
-        self.bytes_in = 0
-        self.bytes_out = 0
-        self.connect_failures = 0
-        self.timeouts: dict[str, int] = {}
-        self.requests: dict[str, int] = {}
-        self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
-        self.latency_sum = 0.0
-
-    def observe(self, status: int, seconds: float) -> None:
-        key = _CLASSES[status // 100] if 0 < status < 600 else "other"
-        self.requests[key] = self.requests.get(key, 0) + 1
-        self.latency_sum += seconds
-        self.latency_buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+__all__ = ["AmbassadorCollector"]
 
 
 class AmbassadorCollector(Collector):
