@@ -1,4 +1,5 @@
-"""One epoll set of our own for tcp mode's raw sockets, watched by the event loop as one fd.
+"""One epoll set of our own for the raw sockets of tcp mode and of http mode's plain legs,
+watched by the event loop as one fd.
 
 uvloop's ``add_reader`` gives every fd a libuv poll handle whose set-up checks the fd with an
 extra epoll add and delete plus an ioctl, and drops it again whenever neither reader nor
@@ -38,12 +39,17 @@ class Poller:
         loop.add_reader(self.epoll.fileno(), self._ready)
 
     def watch(self, fd: int, reader: Callback | None, writer: Callback | None) -> None:
-        """Set both callbacks of ``fd`` (``None``: not interested)."""
+        """Set both callbacks of ``fd`` (``None``: not interested). With neither, the fd
+        leaves the set: epoll reports a hang-up even to an empty mask, again and again."""
         mask = (_IN if reader is not None else 0) | (_OUT if writer is not None else 0)
         entry = self.watched.get(fd)
         if entry is None:
-            self.watched[fd] = [reader, writer]
-            self.epoll.register(fd, mask)
+            if mask:
+                self.watched[fd] = [reader, writer]
+                self.epoll.register(fd, mask)
+        elif not mask:
+            del self.watched[fd]
+            self.epoll.unregister(fd)
         else:
             entry[0] = reader
             entry[1] = writer
