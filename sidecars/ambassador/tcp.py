@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 from .cluster import ConnectFailed, set_socket_options
 from .endpoint import Endpoint
 from .proxyproto import proxy_header
+from .stream import Transport
 
 if TYPE_CHECKING:
     from .listener import Listener
@@ -42,7 +43,9 @@ class Relay(Protocol):
 
     eof_in: bool
     eof_out: bool
-    transport: asyncio.Transport | None
+
+    @property
+    def transport(self) -> Transport | None: ...
 
     def close(self) -> None: ...
 
