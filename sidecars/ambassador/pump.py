@@ -90,6 +90,8 @@ class Pump:
         "pending",
         "pipe",
         "poller",
+        "recv_into",
+        "send",
         "small",
         "splicing",
         "src",
@@ -104,6 +106,9 @@ class Pump:
         self.dst = dst.fileno()
         self.src_sock = src
         self.dst_sock = dst
+        # bound once: a call through the socket looks the method up by name every time
+        self.recv_into: Callable[[bytearray], int] = src.recv_into
+        self.send: Callable[[bytes | memoryview], int] = dst.send
         self.buf = conn.pipes.buf
         self.view = conn.pipes.view
         self.pipe: tuple[int, int] | None = None
@@ -120,7 +125,7 @@ class Pump:
             self._splice_in()
             return
         try:
-            size = self.src_sock.recv_into(self.buf)
+            size = self.recv_into(self.buf)
         except BlockingIOError:
             return
         except OSError as exc:
@@ -132,7 +137,7 @@ class Pump:
         self.moved += size
         self.conn.ticks += 1
         try:
-            sent = self.dst_sock.send(self.view[:size])
+            sent = self.send(self.view[:size])
         except BlockingIOError:
             sent = 0
         except OSError as exc:
@@ -146,7 +151,7 @@ class Pump:
 
     def _send_left(self) -> None:
         try:
-            sent = self.dst_sock.send(self.left)
+            sent = self.send(self.left)
         except BlockingIOError:
             return
         except OSError as exc:

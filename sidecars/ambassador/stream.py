@@ -16,6 +16,7 @@ import contextlib
 import errno
 import os
 import socket
+from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 from .endpoint import Endpoint
@@ -54,6 +55,8 @@ class SocketStream:
         "poller",
         "protocol",
         "reading",
+        "recv",
+        "send",
         "size",
         "sock",
         "writing_paused",
@@ -66,6 +69,9 @@ class SocketStream:
         self.loop = poller.loop
         self.sock = sock
         self.fd = sock.fileno()
+        # bound once: a call through the socket looks the method up by name every time
+        self.recv: Callable[[int], bytes] = sock.recv
+        self.send: Callable[[bytes], int] = sock.send
         self.protocol = protocol
         self.peer = peer
         self.pending: list[bytes] = []  # what the socket did not take yet
@@ -83,7 +89,7 @@ class SocketStream:
 
     def _readable(self) -> None:
         try:
-            data = self.sock.recv(_READ)
+            data = self.recv(_READ)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -102,7 +108,7 @@ class SocketStream:
             return
         if not self.size:
             try:
-                sent = self.sock.send(data)
+                sent = self.send(data)
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError as exc:
@@ -122,7 +128,7 @@ class SocketStream:
         pending = self.pending
         data = pending[0] if len(pending) == 1 else b"".join(pending)
         try:
-            sent = self.sock.send(data)
+            sent = self.send(data)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
