@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import select
 from collections.abc import Callable
+from typing import Final
 
 __all__ = ["Poller"]
 
 Callback = Callable[[], None]
-_IN = select.EPOLLIN
-_OUT = select.EPOLLOUT
-_IN_EVENTS = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
-_OUT_EVENTS = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
-_BATCH = 512
+_IN: Final = select.EPOLLIN
+_OUT: Final = select.EPOLLOUT
+_IN_EVENTS: Final = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR
+_OUT_EVENTS: Final = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
+_BATCH: Final = 512
 
 
 class Poller:

@@ -12,21 +12,21 @@ import fcntl
 import os
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from .splice import SpliceConnection
 
 __all__ = ["PipePool", "Pump"]
 
-_CHUNK = 1 << 18
-_PIPE_SIZE = 1 << 18
-_FLAGS = getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)
-_F_SETPIPE_SZ = 1031
-_SPARE_PIPES = 128
-_COPY_BUFFER = 1 << 16
-_BULK = 1 << 14  # a read this large suggests a bulk transfer: splice it
-_SMALL_READS = 64  # then this many small reads in a row go back to copying
+_CHUNK: Final = 1 << 18
+_PIPE_SIZE: Final = 1 << 18
+_FLAGS: Final = getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)
+_F_SETPIPE_SZ: Final = 1031
+_SPARE_PIPES: Final = 128
+_COPY_BUFFER: Final = 1 << 16
+_BULK: Final = 1 << 14  # a read this large suggests a bulk transfer: splice it
+_SMALL_READS: Final = 64  # then this many small reads in a row go back to copying
 
 
 class PipePool:
