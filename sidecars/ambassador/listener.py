@@ -17,7 +17,7 @@ from .poller import Poller
 from .pump import PipePool
 from .splice import SpliceConnection
 from .stats import ListenerStats
-from .stream import SocketStream, StreamProtocol
+from .stream import NATIVE, SocketStream, StreamProtocol
 from .tls import ServerTLS
 from .tlsstream import TlsStream
 
@@ -66,7 +66,7 @@ class Listener:
             and hasattr(os, "splice")
         )
         # raw sockets on a poller of our own: tcp mode's splice path, http mode's plain legs
-        self.raw = self.splice or (s.mode == "http" and self.tls is None)
+        self.raw = self.splice or (s.mode == "http" and self.tls is None and NATIVE)
         self.sock: socket.socket | None = None
         self.poller: Poller | None = None
         self._factory: Callable[[], object] | None = None

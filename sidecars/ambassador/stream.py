@@ -7,6 +7,9 @@ of ``asyncio.Transport`` the http legs use, on a socket the listener's ``Poller`
 Its protocol is driven as asyncio drives one: ``connection_made`` first, ``eof_received``
 (False closes), ``pause_writing`` and ``resume_writing`` around a full send buffer, and
 ``connection_lost`` soon after the socket is closed.
+
+Only worth it compiled: interpreted, the Python calls of each event cost more than the
+kernel time saved, so ``NATIVE`` tells the listener whether to use it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Any, Final, Protocol
 from .endpoint import Endpoint
 from .poller import Poller
 
-__all__ = ["SocketStream", "StreamProtocol", "Transport", "connect"]
+__all__ = ["NATIVE", "SocketStream", "StreamProtocol", "Transport", "connect"]
+
+NATIVE: Final = not __file__.endswith(".py")
 
 _READ: Final = 1 << 16  # recv(n) allocates n bytes: more than this costs an mmap per read
 _HIGH: Final = 1 << 16
