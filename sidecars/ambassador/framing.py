@@ -242,21 +242,26 @@ def _scan_interpreted(data: bytes, request: bool, whole: bool) -> Head | None:
     if raw.count(b"\n") != lines or raw.count(b"\r") != lines:
         raise BadMessage("bare CR or LF in the head")
     eol = raw.find(b"\r\n")
-    if eol < 0:
-        eol = len(raw)
-    sp1 = raw.find(b" ", 0, eol)
-    sp2 = raw.find(b" ", sp1 + 1, eol) if sp1 >= 0 else -1
-    head = _start_line(raw, eol, sp1, sp2, request)
-    for match in _FIELDS.finditer(raw.lower()):
-        name, space, text = match.groups()
-        if name is None:
+    first = (raw if eol < 0 else raw[:eol]).split(b" ", 2)
+    if len(first) == 2 and not request:
+        first.append(b"")
+    if len(first) != 3:
+        raise BadMessage("bad start line")
+    head = _first_line(first, request)
+    low = raw.lower()
+    common = False
+    for name, space, text in _FIELDS.findall(low):
+        if not name:
             raise BadMessage("folded header line")
         if space:
             raise BadMessage("space before a colon")
-        start, end = match.span()
-        value = end - len(text)
-        tail = value + len(text.rstrip(b" \t"))
-        _apply(head, raw, _KINDS[name], start + 2, end, value, tail, request)
+        end = len(text)
+        common |= _apply(head, text, _KINDS[name], 0, len(text.rstrip(b" \t")), end, request)
+    if common and head.hop == 1:
+        head.conn_at = low.find(b"\r\nconnection:")
+        head.conn_end = low.find(b"\r\n", head.conn_at + 2)
+        if head.conn_end < 0:
+            head.conn_end = len(raw)
     return _finish(head, raw, len(raw), size, request)
 
 
@@ -269,6 +274,10 @@ def _start_line(data: bytes, end: i64, sp1: i64, sp2: i64, request: bool) -> Hea
         raise BadMessage("bad start line")
     else:
         first = [data[:sp1], data[sp1 + 1 : end], b""]
+    return _first_line(first, request)
+
+
+def _first_line(first: list[bytes], request: bool) -> Head:
     version = first[2] if request else first[0]
     if version != b"HTTP/1.1" and version != b"HTTP/1.0":
         raise BadMessage("unsupported HTTP version")
@@ -303,13 +312,17 @@ def _field(head: Head, data: bytes, start: i64, colon: i64, end: i64, request: b
     tail: i64 = end
     while tail > value and data[tail - 1] in (_SP, _HT):
         tail -= 1
-    _apply(head, data, kind, start, end, value, tail, request)
+    if _apply(head, data, kind, value, tail, end, request):
+        head.conn_at = start - 2
+        head.conn_end = end
 
 
 def _apply(
-    head: Head, data: bytes, kind: int, start: i64, end: i64, value: i64, tail: i64, request: bool
-) -> None:
-    """A field read: its line is ``data[start:end]``, its value ``data[value:tail]``."""
+    head: Head, data: bytes, kind: int, value: i64, tail: i64, end: i64, request: bool
+) -> bool:
+    """A field read: its value is ``data[value:tail]``, ``data[value:end]`` with the trailing
+    whitespace. True for a Connection line that names only keep-alive or close, which a
+    proxy may cut out as a whole."""
     if kind == _LENGTH:
         length = _digits(data, value, tail)
         if head.body == "length" and length != head.length:
@@ -326,13 +339,12 @@ def _apply(
         tokens: frozenset[bytes] | None = None
         if size == 10 or size == 5:
             tokens = _COMMON_TOKENS.get(data[value:tail].lower())
-        if tokens is not None:
-            head.conn_at = start - 2
-            head.conn_end = end
-        else:
+        common = tokens is not None
+        if tokens is None:
             listed = data[value:tail].lower().split(b",")
             tokens = frozenset(t.strip() for t in listed if t.strip())
         head.tokens = head.tokens | tokens if head.tokens else tokens
+        return common
     elif kind == _CODING:
         _codings(head, data[value:end].lower(), request)
     elif kind == _UPGRADE:
@@ -343,6 +355,7 @@ def _apply(
         head.hop += 1
     else:
         head.hop += 1
+    return False
 
 
 def _kind(data: bytes, at: i64, size: i64) -> int:

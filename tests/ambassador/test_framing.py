@@ -212,3 +212,18 @@ def test_cutting_a_lone_connection_line_equals_the_full_removal(raw: bytes) -> N
     cut = head.without(pattern, hop_only=True)
     assert cut == head.without(pattern)
     assert b"\r\nConnection:" not in cut
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection:  Close ",
+        b"GET / HTTP/1.1\r\nconnection: close\r\nHost: h",
+    ],
+)
+def test_a_lone_connection_line_is_located_so_it_can_be_cut(raw: bytes) -> None:
+    head = parse_head(raw, request=raw.startswith(b"GET"))
+    line = head.raw[head.conn_at : head.conn_end].lower()
+    assert line.startswith(b"\r\nconnection:")
+    assert b"\r\n" not in line[2:]
