@@ -30,7 +30,6 @@ COMPILED = [
     "sidecars/ambassador/routing.py",
     "sidecars/ambassador/splice.py",
     "sidecars/ambassador/stats.py",
-    "sidecars/ambassador/stream.py",
 ]
 
 ext_modules = []

@@ -15,9 +15,7 @@ from .config import Target
 from .dns import resolve
 from .endpoint import Endpoint
 from .framing import HOP_BY_HOP, line_pattern
-from .poller import Poller
 from .settings import AmbassadorSettings
-from .stream import SocketStream, StreamProtocol, connect
 from .tls import client_context
 from .tlsstream import open_tls
 
@@ -69,7 +67,6 @@ class Cluster:
         self.pool_size = settings.pool_size
         self._members: dict[Target, list[Endpoint]] = {}
         self.loop = asyncio.get_running_loop()
-        self.poller: Poller | None = None  # set by an http listener on raw sockets
         self.recovered_by = 0.0  # no endpoint is ejected after this time (0: none is)
         self.all_healthy = True  # no active check failing
         self._tasks: list[asyncio.Task[None]] = []
@@ -204,12 +201,7 @@ class Cluster:
             tried.append(endpoint)
             try:
                 async with asyncio.timeout(self.settings.connect_timeout or None):
-                    if self.ssl is None and self.poller is not None:
-                        sock = await connect(self.poller, endpoint)
-                        protocol = factory()
-                        stream = SocketStream(self.poller, sock, cast(StreamProtocol, protocol))
-                        transport = cast(asyncio.Transport, stream)
-                    elif self.ssl is None:
+                    if self.ssl is None:
                         transport, made = await loop.create_connection(
                             cast("Callable[[], asyncio.Protocol]", factory),
                             endpoint.host,

@@ -20,7 +20,6 @@ from .headers import error_response, request_head, response_head
 from .pool import HttpUpstream
 from .routing import hash_key, route
 from .state import CONNECTING, EXCHANGE, TUNNEL, WAIT
-from .stream import Transport
 
 if TYPE_CHECKING:
     from .listener import Listener
@@ -75,7 +74,7 @@ class HttpClient:
         self.listener = listener
         self.loop = listener.loop
         self.stats = listener.stats
-        self.transport: Transport | None = None
+        self.transport: asyncio.Transport | None = None
         self.upstream: HttpUpstream | None = None
         self.cluster: Cluster = listener.cluster
         self.endpoint: Endpoint | None = None
@@ -106,7 +105,7 @@ class HttpClient:
         self.eof_in = self.eof_out = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(Transport, transport)
+        self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer_ip = str(peer[0]).encode() if isinstance(peer, tuple) else b""
         self.listener.opened(self)

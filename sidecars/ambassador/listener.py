@@ -17,7 +17,6 @@ from .poller import Poller
 from .pump import PipePool
 from .splice import SpliceConnection
 from .stats import ListenerStats
-from .stream import NATIVE, SocketStream, StreamProtocol
 from .tls import ServerTLS
 from .tlsstream import TlsStream
 
@@ -65,11 +64,8 @@ class Listener:
             and self.cluster.ssl is None
             and hasattr(os, "splice")
         )
-        # raw sockets on a poller of our own: tcp mode's splice path, http mode's plain legs
-        self.raw = self.splice or (s.mode == "http" and self.tls is None and NATIVE)
         self.sock: socket.socket | None = None
         self.poller: Poller | None = None
-        self._factory: Callable[[], object] | None = None
 
     @property
     def clusters(self) -> list[Cluster]:
@@ -78,12 +74,8 @@ class Listener:
     async def start(self, factory: Callable[[], object]) -> None:
         """Resolve upstreams, then bind; ``OSError`` if the address is taken."""
         await asyncio.gather(*(cluster.start() for cluster in self.clusters))
-        if self.raw:
+        if self.splice:
             self.poller = Poller(self.loop)
-            if not self.splice:
-                self._factory = factory
-                for cluster in self.clusters:
-                    cluster.poller = self.poller
             self.sock = self._socket()
             self.sock.listen(4096)
             self.loop.add_reader(self.sock.fileno(), self._accept)
@@ -118,12 +110,10 @@ class Listener:
         return sock
 
     def _accept(self) -> None:
-        """Raw accepts; a full descriptor table pauses accepting briefly instead of spinning
-        on a listening socket that stays readable."""
+        """Raw accepts for the splice path; a full descriptor table pauses accepting briefly
+        instead of spinning on a listening socket that stays readable."""
         sock = self.sock
-        poller = self.poller
         assert sock is not None
-        assert poller is not None
         family = int(sock.family)
         for _ in range(_ACCEPT_BATCH):
             try:
@@ -142,9 +132,6 @@ class Listener:
                 return
             client = socket.socket(family, socket.SOCK_STREAM, 0, fd)
             client.setblocking(False)
-            if self._factory is not None:
-                SocketStream(poller, client, cast(StreamProtocol, self._factory()), peer)
-                continue
             connection = SpliceConnection(self, client, peer)
             self.opened(connection)
             connection.connect()

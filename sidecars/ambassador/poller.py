@@ -1,5 +1,4 @@
-"""One epoll set of our own for the raw sockets of tcp mode and of http mode's plain legs,
-watched by the event loop as one fd.
+"""One epoll set of our own for tcp mode's raw sockets, watched by the event loop as one fd.
 
 uvloop's ``add_reader`` gives every fd a libuv poll handle whose set-up checks the fd with an
 extra epoll add and delete plus an ioctl, and drops it again whenever neither reader nor

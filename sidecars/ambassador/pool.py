@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, cast
 from .cluster import set_socket_options
 from .endpoint import Endpoint
 from .framing import MAX_HEAD, BadMessage, Chunked, Head, read_head
-from .stream import Transport
 
 if TYPE_CHECKING:
     from .http import HttpClient
@@ -39,7 +38,7 @@ class HttpUpstream:
 
     def __init__(self, keepalive: bool) -> None:
         self.keepalive = keepalive
-        self.transport: Transport | None = None
+        self.transport: asyncio.Transport | None = None
         self.client: HttpClient | None = None
         self.endpoint: Endpoint | None = None
         self.buf = b""
@@ -54,7 +53,7 @@ class HttpUpstream:
         self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(Transport, transport)
+        self.transport = cast(asyncio.Transport, transport)
         set_socket_options(transport, self.keepalive)
 
     def begin(self, client: HttpClient) -> None:

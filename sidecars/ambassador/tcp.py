@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Protocol, cast
 from .cluster import ConnectFailed, set_socket_options
 from .endpoint import Endpoint
 from .proxyproto import proxy_header
-from .stream import Transport
 
 if TYPE_CHECKING:
     from .listener import Listener
@@ -43,9 +42,7 @@ class Relay(Protocol):
 
     eof_in: bool
     eof_out: bool
-
-    @property
-    def transport(self) -> Transport | None: ...
+    transport: asyncio.Transport | None
 
     def close(self) -> None: ...
 

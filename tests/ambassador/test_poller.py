@@ -44,3 +44,20 @@ async def test_an_event_for_a_closed_descriptor_never_reaches_its_new_owner() ->
         poller.close()
         for sock in (a, a_peer, b, b_peer, *replacement):
             sock.close()
+
+
+async def test_a_socket_watched_for_nothing_leaves_the_epoll_set() -> None:
+    """epoll reports a hang-up even to an empty mask: kept in the set, a paused socket
+    whose peer is gone would wake the loop again and again."""
+    poller = Poller(asyncio.get_running_loop())
+    ours, peer = socket.socketpair()
+    try:
+        poller.watch(ours.fileno(), lambda: None, None)
+        poller.reader(ours.fileno(), None)
+        peer.close()
+        assert poller.epoll.poll(0) == []
+        assert ours.fileno() not in poller.watched
+    finally:
+        poller.close()
+        ours.close()
+        peer.close()
