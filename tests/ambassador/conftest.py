@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import sidecars.ambassador.http
+from sidecars.ambassador import framing
 from sidecars.testing import HelperProcess, eventually, free_port, wait_port
 
 # scripts/test-compiled.sh runs these tests on the mypyc-compiled modules; anywhere else a
@@ -26,6 +27,16 @@ if os.environ.get("SIDECARS_COMPILED") != "1" and _COMPILED:
         f"compiled modules shadow the source ({sidecars.ambassador.http.__file__}): "
         "remove sidecars/ambassador/*.so or run scripts/test-compiled.sh"
     )
+
+
+@pytest.fixture(scope="module", params=["byte loop", "bytes methods"])
+def head_reader(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Heads read by the byte loop the compiled package uses, then by the bytes methods the
+    interpreted one uses: both must pass the same cases."""
+    chosen = framing._scan if request.param == "byte loop" else framing._scan_interpreted
+    saved, framing._read = framing._read, chosen
+    yield
+    framing._read = saved
 
 
 class Redis:

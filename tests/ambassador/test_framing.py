@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidecars.ambassador import framing
 from sidecars.ambassador.framing import (
     HOP_BY_HOP,
     BadMessage,
@@ -19,15 +17,8 @@ from sidecars.ambassador.framing import (
     read_head,
 )
 
-
-@pytest.fixture(autouse=True, scope="module", params=["byte loop", "bytes methods"])
-def reader(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every case against both readings of a head: the byte loop the compiled package uses
-    and the bytes-method one the interpreted package uses."""
-    chosen = framing._scan if request.param == "byte loop" else framing._scan_interpreted
-    saved, framing._read = framing._read, chosen
-    yield
-    framing._read = saved
+# every case against both head readers (the head_reader fixture in conftest)
+pytestmark = pytest.mark.usefixtures("head_reader")
 
 
 def test_request_head_framing_and_lookups() -> None:

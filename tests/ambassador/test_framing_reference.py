@@ -8,25 +8,15 @@ llhttp strict, and with each of its leniencies on, as servers like nginx are len
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httptools
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sidecars.ambassador import framing
 from sidecars.ambassador.framing import BadMessage, Chunked, read_head
 
-
-@pytest.fixture(autouse=True, scope="module", params=["byte loop", "bytes methods"])
-def reader(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every case against both readings of a head: the byte loop the compiled package uses
-    and the bytes-method one the interpreted package uses."""
-    chosen = framing._scan if request.param == "byte loop" else framing._scan_interpreted
-    saved, framing._read = framing._read, chosen
-    yield
-    framing._read = saved
+# every case against both head readers (the head_reader fixture in conftest)
+pytestmark = pytest.mark.usefixtures("head_reader")
 
 
 NEXT = b"GET /next HTTP/1.1\r\nHost: n\r\n\r\n"
