@@ -80,8 +80,8 @@ class Head:
         self.length = 0
         self.tokens: frozenset[bytes] = _NO_TOKENS  # Connection header tokens, lower-case
         self.codings: list[bytes] | None = None  # Transfer-Encoding, lower-case
-        self.upgrade = b""  # Upgrade header value
-        self.host: bytes | None = None
+        self.upgrade = b""  # Upgrade header value, lower-case
+        self.host: bytes | None = None  # lower-case
         self.forwarded = False  # an X-Forwarded-For line was seen
         self.hop = 0
         # where a Connection line holding just keep-alive or close starts (its CRLF) and ends
@@ -207,10 +207,6 @@ def _scan(data: bytes, request: bool, whole: bool) -> Head | None:
     return _finish(head, data, size, size, request)
 
 
-_FIELDS: Final = re.compile(
-    rb"\r\n(?:(content-length|transfer-encoding|connection|upgrade|host|x-forwarded-for|"
-    rb"keep-alive|proxy-connection|te|trailer)([ \t]*):[ \t]*([^\r\n]*)|[ \t])"
-)
 _KINDS: Final = {
     b"content-length": _LENGTH,
     b"transfer-encoding": _CODING,
@@ -223,6 +219,10 @@ _KINDS: Final = {
     b"te": _HOP,
     b"trailer": _HOP,
 }
+# in a lower-cased head: each field of _KINDS, or a folded line
+_FIELDS: Final = re.compile(
+    rb"\r\n(?:(" + b"|".join(_KINDS) + rb")([ \t]*):[ \t]*([^\r\n]*)|[ \t])"
+)
 
 
 def _scan_interpreted(data: bytes, request: bool, whole: bool) -> Head | None:
@@ -332,7 +332,7 @@ def _apply(
     elif kind == _HOST:
         if head.host is not None and request:
             raise BadMessage("more than one Host")
-        head.host = data[value:tail]
+        head.host = data[value:tail].lower()
     elif kind == _CONNECTION:
         head.hop += 1
         size = tail - value
@@ -348,7 +348,7 @@ def _apply(
     elif kind == _CODING:
         _codings(head, data[value:end].lower(), request)
     elif kind == _UPGRADE:
-        head.upgrade = data[value:tail]
+        head.upgrade = data[value:tail].lower()
         head.hop += 1
     elif kind == _FORWARDED:
         head.forwarded = True

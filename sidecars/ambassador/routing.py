@@ -21,7 +21,7 @@ def route(listener: Listener, head: Head) -> Cluster | None:
         return listener.cluster
     host = head.host or b""
     host = host[: host.find(b"]") + 1] if host.startswith(b"[") else host.split(b":", 1)[0]
-    name = host.decode("latin-1").lower()
+    name = host.decode("latin-1")
     path = head.first[1].decode("latin-1")
     for prefix, route_host, cluster in routes:
         if (not route_host or route_host == name) and path.startswith(prefix):

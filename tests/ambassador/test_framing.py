@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sidecars.ambassador import framing
 from sidecars.ambassador.framing import (
     HOP_BY_HOP,
     BadMessage,
@@ -218,3 +219,12 @@ def test_a_lone_connection_line_is_located_so_it_can_be_cut(raw: bytes) -> None:
     line = head.raw[head.conn_at : head.conn_end].lower()
     assert line.startswith(b"\r\nconnection:")
     assert b"\r\n" not in line[2:]
+
+
+def test_the_byte_loop_and_the_regex_read_the_same_fields() -> None:
+    """The byte loop classifies names by hand; the other reader by the ``_KINDS`` table."""
+    for name, kind in framing._KINDS.items():
+        for spelling in (name, name.upper(), name.title()):
+            assert framing._kind(spelling, 0, len(spelling)) == kind
+    for other in (b"hosts", b"content-type", b"connections", b"t", b"x-forwarded-host"):
+        assert framing._kind(other, 0, len(other)) == 0
