@@ -14,6 +14,8 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from .poller import BULK, EOF, SHORT, Copier
+
 if TYPE_CHECKING:
     from .splice import SpliceConnection
 
@@ -32,13 +34,12 @@ _SMALL_READS: Final = 64  # then this many small reads in a row go back to copyi
 class PipePool:
     """Empty pipes between uses: taking one is a list pop, not two system calls."""
 
-    __slots__ = ("buf", "size", "spare", "view")
+    __slots__ = ("buf", "size", "spare")
 
     def __init__(self) -> None:
         self.spare: list[tuple[int, int]] = []
         self.size = _PIPE_SIZE
         self.buf = bytearray(_COPY_BUFFER)  # one loop, one read at a time: shared by all
-        self.view = memoryview(self.buf)
 
     def take(self) -> tuple[int, int]:
         if self.spare:
@@ -72,31 +73,31 @@ def _close_pipe(pipe: tuple[int, int]) -> None:
 class Pump:
     """One direction: source socket to destination socket, half-close at the end.
 
-    Small reads are copied through one shared buffer (``recv_into`` then ``send``: for a
-    few hundred bytes two plain calls cost less than two splices); once a read fills a
-    bulk-sized share of the buffer the direction switches to splicing through a pipe, and
-    back when reads turn small again, much as HAProxy's ``splice-auto`` does.
+    Small reads are copied through one shared buffer by the direction's ``Copier``, the
+    source's reader (``recv_into`` then ``send``: for a few hundred bytes two plain calls
+    cost less than two splices); once a read fills a bulk-sized share of the buffer the
+    direction switches to splicing through a pipe, and back when reads turn small again,
+    much as HAProxy's ``splice-auto`` does.
     """
 
     __slots__ = (
         "blocked",
-        "buf",
         "conn",
+        "copier",
         "done",
         "dst",
         "dst_sock",
         "left",
-        "moved",
         "pending",
         "pipe",
         "poller",
-        "recv_into",
         "send",
         "small",
+        "spliced",
         "splicing",
         "src",
         "src_sock",
-        "view",
+        "ticks",
     )
 
     def __init__(self, conn: SpliceConnection, src: socket.socket, dst: socket.socket) -> None:
@@ -106,48 +107,44 @@ class Pump:
         self.dst = dst.fileno()
         self.src_sock = src
         self.dst_sock = dst
-        # bound once: a call through the socket looks the method up by name every time
-        self.recv_into: Callable[[bytearray], int] = src.recv_into
         self.send: Callable[[bytes | memoryview], int] = dst.send
-        self.buf = conn.pipes.buf
-        self.view = conn.pipes.view
+        self.copier = Copier(src, dst, conn.pipes.buf, self.copied, _BULK)
         self.pipe: tuple[int, int] | None = None
         self.pending = 0  # bytes in the pipe not yet written on
         self.left = b""  # copied bytes the destination did not take yet
-        self.moved = 0
+        self.spliced = 0
+        self.ticks = 0  # events the copier does not count
         self.done = False
         self.blocked = False  # waiting for the destination to take more, not reading
         self.splicing = False
         self.small = 0  # small splice reads in a row
 
-    def readable(self) -> None:
-        if self.splicing:
-            self._splice_in()
-            return
-        try:
-            size = self.recv_into(self.buf)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            self.conn.fail(exc)
-            return
-        if not size:
-            self._finish()
-            return
-        self.moved += size
-        self.conn.ticks += 1
-        try:
-            sent = self.send(self.view[:size])
-        except BlockingIOError:
-            sent = 0
-        except OSError as exc:
-            self.conn.fail(exc)
-            return
-        if sent < size:
-            self.left = bytes(self.view[sent:size])
+    @property
+    def moved(self) -> int:
+        return self.copier.moved + self.spliced
+
+    @property
+    def events(self) -> int:
+        return self.copier.copies + self.ticks
+
+    def copied(self, result: int) -> None:
+        """The copier's report of whatever was not a plain copy."""
+        if result == SHORT:
+            left = self.copier.left
+            assert left is not None
+            self.left = left
             self._block(self._send_left)
-        elif size >= _BULK:
+        elif result == BULK:
             self.splicing = True
+            self.poller.reader(self.src, self.readable)
+        elif result == EOF:
+            self._finish()
+        else:
+            self.conn.fail(OSError(-result, os.strerror(-result)))
+
+    def readable(self) -> None:
+        """The source's reader while splicing."""
+        self._splice_in()
 
     def _send_left(self) -> None:
         try:
@@ -177,8 +174,8 @@ class Pump:
         if not size:
             self._finish()
             return
-        self.moved += size
-        self.conn.ticks += 1
+        self.spliced += size
+        self.ticks += 1
         self.pending = size
         if size >= _BULK:
             self.small = 0
@@ -187,6 +184,7 @@ class Pump:
             if self.small >= _SMALL_READS:
                 self.splicing = False
                 self.small = 0
+                self.poller.reader(self.src, self.copier)
         self._splice_out()
 
     def _splice_out(self) -> None:
@@ -218,9 +216,9 @@ class Pump:
     def _unblock(self) -> None:
         self.blocked = False
         if not self.conn.closed:
-            self.conn.ticks += 1
+            self.ticks += 1
             self.poller.writer(self.dst, None)
-            self.poller.reader(self.src, self.readable)
+            self.poller.reader(self.src, self.readable if self.splicing else self.copier)
 
     def _finish(self) -> None:
         """The source ended: pass the half-close on."""

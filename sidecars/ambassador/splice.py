@@ -46,7 +46,6 @@ class SpliceConnection:
         "reason",
         "seen",
         "started",
-        "ticks",
         "tried",
         "tuned",
         "up",
@@ -65,7 +64,7 @@ class SpliceConnection:
         self.endpoint: Endpoint | None = None
         self.up: Pump | None = None
         self.down: Pump | None = None
-        self.ticks = self.seen = self.attempts = 0
+        self.seen = self.attempts = 0
         self.started = self.idle_since = self.connect_started = self.loop.time()
         self.closed = False
         self.tuned = False
@@ -82,6 +81,12 @@ class SpliceConnection:
     @property
     def bytes_out(self) -> int:
         return self.down.moved if self.down is not None else 0
+
+    @property
+    def ticks(self) -> int:
+        """Events in either direction: the listener's sweep sees activity as a change."""
+        up, down = self.up, self.down
+        return (up.events if up is not None else 0) + (down.events if down is not None else 0)
 
     # connecting
 
@@ -169,9 +174,9 @@ class SpliceConnection:
                 return
         self.up = up = Pump(self, self.client, upstream)
         self.down = down = Pump(self, upstream, self.client)
-        self.poller.watch(up.src, up.readable, None)
-        self.poller.watch(down.src, down.readable, None)
-        up.readable()  # the client's first bytes are usually there already
+        self.poller.watch(up.src, up.copier, None)
+        self.poller.watch(down.src, down.copier, None)
+        up.copier()  # the client's first bytes are usually there already
 
     # data path callbacks
 

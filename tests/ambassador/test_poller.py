@@ -1,18 +1,52 @@
-"""The tcp mode's own epoll set: events for a descriptor closed mid-batch are dropped."""
+"""The tcp mode's own epoll set and its copier, in Python and (where built) in C: events for a
+descriptor closed mid-batch are dropped, and a copy reports all but the plain case."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
+import select
 import socket
+from collections.abc import Iterator
 
-from sidecars.ambassador.poller import Poller
+import pytest
+
+from sidecars.ambassador import poller as poller_module
+from sidecars.ambassador.poller import BULK, EOF, SHORT, PureCopier, PurePoller
+
+_BUILT = poller_module.Poller is not PurePoller
+if os.environ.get("SIDECARS_COMPILED") == "1" and not _BUILT:
+    raise pytest.UsageError("SIDECARS_COMPILED=1 but sidecars.ambassador._poller is not built")
+_IMPLEMENTATIONS = {"python": (PurePoller, PureCopier)}
+if _BUILT:
+    _IMPLEMENTATIONS["c"] = (poller_module.Poller, poller_module.Copier)
 
 
-async def test_an_event_for_a_closed_descriptor_never_reaches_its_new_owner() -> None:
+@pytest.fixture(params=list(_IMPLEMENTATIONS))
+def classes(request: pytest.FixtureRequest) -> tuple[type[PurePoller], type[PureCopier]]:
+    return _IMPLEMENTATIONS[request.param]
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket, socket.socket, socket.socket]]:
+    """A source with its writing peer, a destination with its reading peer."""
+    src_peer, src = socket.socketpair()
+    dst, dst_peer = socket.socketpair()
+    for sock in (src, dst, src_peer, dst_peer):
+        sock.setblocking(False)
+    yield src_peer, src, dst, dst_peer
+    for sock in (src_peer, src, dst, dst_peer):
+        sock.close()
+
+
+async def test_an_event_for_a_closed_descriptor_never_reaches_its_new_owner(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+) -> None:
     """A callback closes the other socket and the same number is taken at once by a new
     socket (as a new connect may do): that number's event from the same batch is stale."""
-    poller = Poller(asyncio.get_running_loop())
+    poller = classes[0](asyncio.get_running_loop())
     a, a_peer = socket.socketpair()
     b, b_peer = socket.socketpair()
     a_peer.send(b"x")
@@ -46,18 +80,158 @@ async def test_an_event_for_a_closed_descriptor_never_reaches_its_new_owner() ->
             sock.close()
 
 
-async def test_a_socket_watched_for_nothing_leaves_the_epoll_set() -> None:
+async def test_a_socket_watched_for_nothing_leaves_the_epoll_set(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+) -> None:
     """epoll reports a hang-up even to an empty mask: kept in the set, a paused socket
     whose peer is gone would wake the loop again and again."""
-    poller = Poller(asyncio.get_running_loop())
+    poller = classes[0](asyncio.get_running_loop())
     ours, peer = socket.socketpair()
     try:
         poller.watch(ours.fileno(), lambda: None, None)
         poller.reader(ours.fileno(), None)
         peer.close()
-        assert poller.epoll.poll(0) == []
-        assert ours.fileno() not in poller.watched
+        assert select.select([poller.fileno()], [], [], 0)[0] == []
+        poller.writer(ours.fileno(), lambda: None)  # watched again: the hang-up is seen
+        assert select.select([poller.fileno()], [], [], 0)[0] == [poller.fileno()]
     finally:
         poller.close()
         ours.close()
         peer.close()
+
+
+async def test_reader_and_writer_run_on_their_events_and_can_be_replaced(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+) -> None:
+    poller = classes[0](asyncio.get_running_loop())
+    ours, peer = socket.socketpair()
+    calls: list[str] = []
+
+    def read() -> None:
+        calls.append(f"read {ours.recv(16)!r}")
+        poller.reader(ours.fileno(), None)
+        poller.writer(ours.fileno(), write)
+
+    def write() -> None:
+        calls.append("write")
+        poller.watch(ours.fileno(), None, None)
+
+    try:
+        poller.watch(ours.fileno(), read, None)
+        peer.send(b"ping")
+        for _ in range(100):
+            if "write" in calls:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert calls == ["read b'ping'", "write"]
+    finally:
+        poller.close()
+        ours.close()
+        peer.close()
+
+
+def test_a_small_read_is_copied_and_reports_nothing(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+    pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
+) -> None:
+    src_peer, src, dst, dst_peer = pair
+    reports: list[int] = []
+    copier = classes[1](src, dst, bytearray(1024), reports.append, 512)
+    copier()  # nothing to read yet
+    src_peer.send(b"hello")
+    copier()
+    assert dst_peer.recv(64) == b"hello"
+    assert (copier.moved, copier.copies, reports) == (5, 1, [])
+
+
+def test_a_bulk_read_is_copied_and_reported(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+    pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
+) -> None:
+    src_peer, src, dst, dst_peer = pair
+    reports: list[int] = []
+    copier = classes[1](src, dst, bytearray(1024), reports.append, 512)
+    src_peer.send(b"x" * 600)
+    copier()
+    assert dst_peer.recv(1024) == b"x" * 600
+    assert reports == [BULK]
+
+
+def test_what_a_full_destination_did_not_take_is_kept(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+    pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
+) -> None:
+    src_peer, src, dst, dst_peer = pair
+    dst.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    reports: list[int] = []
+    copier = classes[1](src, dst, bytearray(1 << 16), reports.append, 1 << 20)
+    data = os.urandom(1 << 15)
+    written = bytearray()
+    for _ in range(100):  # fill the destination until it takes only part of a read
+        with contextlib.suppress(BlockingIOError):
+            written += data[: src_peer.send(data)]
+        copier()
+        if reports:
+            break
+    assert reports == [SHORT]
+    left = copier.left
+    assert left
+    received = bytearray()
+    with contextlib.suppress(BlockingIOError):
+        for _ in range(10_000):
+            received += dst_peer.recv(1 << 16)
+    assert bytes(received) + left == written[: copier.moved]
+
+
+def test_the_source_ending_and_a_broken_destination_are_reported(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+    pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
+) -> None:
+    src_peer, src, dst, dst_peer = pair
+    reports: list[int] = []
+    copier = classes[1](src, dst, bytearray(1024), reports.append, 512)
+    dst_peer.close()
+    src_peer.send(b"lost")
+    copier()
+    src_peer.shutdown(socket.SHUT_WR)
+    copier()
+    assert reports == [-errno.EPIPE, EOF]
+
+
+async def test_a_copier_is_a_reader_the_poller_runs(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+    pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
+) -> None:
+    poller_class, copier_class = classes
+    src_peer, src, dst, dst_peer = pair
+    poller = poller_class(asyncio.get_running_loop())
+    reports: list[int] = []
+
+    def outcome(result: int) -> None:
+        reports.append(result)
+        poller.watch(src.fileno(), None, None)  # a report may unwatch the copier itself
+
+    copier = copier_class(src, dst, bytearray(1024), outcome, 512)
+    poller.watch(src.fileno(), copier, None)
+    try:
+        received = bytearray()
+        for i in range(20):
+            src_peer.send(b"%d;" % i)
+            for _ in range(100):
+                await asyncio.sleep(0.001)
+                try:
+                    received += dst_peer.recv(1024)
+                except BlockingIOError:
+                    continue
+                if received.endswith(b"%d;" % i):
+                    break
+        src_peer.shutdown(socket.SHUT_WR)
+        for _ in range(100):
+            if reports:
+                break
+            await asyncio.sleep(0.01)
+        assert bytes(received) == b"".join(b"%d;" % i for i in range(20))
+        assert reports == [EOF]
+    finally:
+        poller.close()
