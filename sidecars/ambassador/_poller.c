@@ -98,6 +98,10 @@ copier_report(Copier *self, long code)
 static int
 copier_run(Copier *self)
 {
+    if (self->outcome == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the Copier is closed");
+        return -1;
+    }
     char *buf = self->buf.buf;
     ssize_t size = recv(self->src, buf, (size_t)self->buf.len, 0);
     if (size < 0) {
@@ -134,12 +138,17 @@ copier_call(Copier *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "a Copier takes no arguments");
         return NULL;
     }
-    if (self->outcome == NULL) {
-        PyErr_SetString(PyExc_ValueError, "the Copier is not initialised");
-        return NULL;
-    }
     if (copier_run(self) < 0)
         return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+copier_close(Copier *self, PyObject *unused)
+{
+    Py_CLEAR(self->outcome);
+    if (self->buf.obj != NULL)
+        PyBuffer_Release(&self->buf);
     Py_RETURN_NONE;
 }
 
@@ -155,10 +164,8 @@ copier_traverse(Copier *self, visitproc visit, void *arg)
 static int
 copier_clear(Copier *self)
 {
-    Py_CLEAR(self->outcome);
+    Py_XDECREF(copier_close(self, NULL));
     Py_CLEAR(self->left);
-    if (self->buf.obj != NULL)
-        PyBuffer_Release(&self->buf);
     return 0;
 }
 
@@ -177,6 +184,12 @@ static PyMemberDef copier_members[] = {
     {NULL},
 };
 
+static PyMethodDef copier_methods[] = {
+    {"close", (PyCFunction)copier_close, METH_NOARGS,
+     "Drop the outcome callback and the buffer: the cycle through the Pump ends here."},
+    {NULL},
+};
+
 static PyTypeObject CopierType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "sidecars.ambassador._poller.Copier",
@@ -190,6 +203,7 @@ static PyTypeObject CopierType = {
     .tp_clear = (inquiry)copier_clear,
     .tp_dealloc = (destructor)copier_dealloc,
     .tp_members = copier_members,
+    .tp_methods = copier_methods,
 };
 
 /* ---- Poller ---------------------------------------------------------------------- */

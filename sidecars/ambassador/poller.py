@@ -124,7 +124,7 @@ class Copier:
         outcome: Callable[[int], None],
         bulk: int,
     ) -> None:
-        self.recv_into = src.recv_into
+        self.recv_into: Callable[[memoryview], int] = src.recv_into
         self.send = dst.send
         self.view = memoryview(buf)
         self.outcome = outcome
@@ -159,6 +159,17 @@ class Copier:
             self.outcome(SHORT)
         elif size >= self.bulk:
             self.outcome(BULK)
+
+    def close(self) -> None:
+        """Drop the outcome callback and the buffer: the cycle through the Pump ends here,
+        so a closed connection is freed at once rather than by the cyclic collector."""
+        self.recv_into = _closed
+        self.outcome = lambda result: None
+        self.view.release()
+
+
+def _closed(buffer: memoryview) -> int:
+    raise ValueError("the Copier is closed")
 
 
 PurePoller, PureCopier = Poller, Copier

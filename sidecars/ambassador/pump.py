@@ -233,6 +233,7 @@ class Pump:
 
     def release(self) -> None:
         """The connection ends: a pipe still holding bytes cannot go back to the pool."""
+        self.copier.close()
         pipe = self.pipe
         if pipe is not None:
             self.pipe = None

@@ -241,3 +241,4 @@ class SpliceConnection:
             endpoint.bytes_out += self.bytes_in
             endpoint.bytes_in += self.bytes_out
         self.listener.closed(self)
+        self.up = self.down = None  # the cycle through the pumps ends: freed by refcount

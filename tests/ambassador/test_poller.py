@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import os
 import select
 import socket
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -197,6 +199,38 @@ def test_the_source_ending_and_a_broken_destination_are_reported(
     src_peer.shutdown(socket.SHUT_WR)
     copier()
     assert reports == [-errno.EPIPE, EOF]
+
+
+def test_a_closed_copier_lets_go_of_its_buffer_and_its_outcome(
+    classes: tuple[type[PurePoller], type[PureCopier]],
+    pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
+) -> None:
+    """A Pump and its Copier hold each other; closing the copier ends that cycle, so a closed
+    connection is freed by reference counting instead of waiting for the cyclic collector."""
+    src_peer, src, dst, _ = pair
+    buf = bytearray(1024)
+
+    class Owner:
+        def outcome(self, result: int) -> None:
+            pass
+
+    owner = Owner()
+    copier = classes[1](src, dst, buf, owner.outcome, 512)
+    owner.copier = copier  # type: ignore[attr-defined]
+    gone = weakref.ref(owner)
+    with pytest.raises(BufferError):
+        buf.extend(b"x")  # the open copier holds the buffer
+    copier.close()
+    buf.extend(b"x")
+    src_peer.send(b"late")
+    with pytest.raises(ValueError, match="closed"):
+        copier()
+    gc.disable()
+    try:
+        del owner
+        assert gone() is None
+    finally:
+        gc.enable()
 
 
 async def test_a_copier_is_a_reader_the_poller_runs(
