@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The ambassador's tests again, on its data path compiled with mypyc: the wheel that
+# The ambassador's tests again, on its data path compiled (mypyc, and the C poller): the wheel that
 # SIDECARS_COMPILE=1 builds, its compiled modules put next to their sources for the run and
 # removed afterwards.
 set -euo pipefail
