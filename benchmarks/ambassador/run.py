@@ -111,10 +111,11 @@ def idle_rss(pid: int, port: int, count: int = 1000) -> float:
     return (after - before) / count
 
 
-def compiled_tree(root: Path) -> Path:
-    """The package as the images carry it (the data path compiled with mypyc), unpacked in
-    ``root``: run from there, so the checkout's own modules do not come first."""
-    repo = Path(__file__).resolve().parents[2]
+def compiled_tree(root: Path, repo: Path | None = None) -> Path:
+    """The package as the images carry it (the data path compiled), built from ``repo`` (the
+    checkout) and unpacked in ``root``: run from there, so the checkout's modules do not come
+    first."""
+    repo = repo or Path(__file__).resolve().parents[2]
     wheels = root / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(repo)],
@@ -123,7 +124,7 @@ def compiled_tree(root: Path) -> Path:
     tree = root / "code"
     with zipfile.ZipFile(next(wheels.glob("sidecars-*.whl"))) as wheel:
         wheel.extractall(tree)
-    print(f"ambassador: compiled with mypyc ({len(list(tree.rglob('*.so')))} modules)")
+    print(f"ambassador: compiled ({len(list(tree.rglob('*.so')))} modules)")
     return tree
 
 
