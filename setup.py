@@ -2,7 +2,7 @@
 builds tcp mode's poller in C (``sidecars/ambassador/_poller.c``).
 
 The modules stay plain, type-checked Python; compiled, a request costs about a fifth less
-CPU, and the C poller halves tcp mode's user time per request
+CPU, and the C poller cuts tcp mode's user time per request to a third
 (benchmarks/ambassador/README.md). Without the variable the package is pure Python.
 """
 
