@@ -86,7 +86,11 @@ copier_report(Copier *self, long code)
     PyObject *arg = PyLong_FromLong(code);
     if (arg == NULL)
         return -1;
-    PyObject *result = PyObject_CallOneArg(self->outcome, arg);
+    /* held for the call: the outcome may close the copier, and with it the last reference
+       to a bound method whose object is still running */
+    PyObject *outcome = Py_NewRef(self->outcome);
+    PyObject *result = PyObject_CallOneArg(outcome, arg);
+    Py_DECREF(outcome);
     Py_DECREF(arg);
     if (result == NULL)
         return -1;
