@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from run import compiled_tree, ensure_tools, free_port, redis_bench, wait_port, wrk
+from run import compiled_tree, ensure_tools, free_port, peers, redis_bench, stop, wait_port, wrk
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -57,18 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     ensure_tools()
     root = Path(tempfile.mkdtemp(prefix="ambassador-compare-"))
-    root.chmod(0o755)  # nginx workers run as nobody
-    for name in ("html", "logs"):
-        (root / name).mkdir()
-    (root / "html" / "small.txt").write_bytes(b"x" * 100)
-    (root / "html" / "big.bin").write_bytes(os.urandom(2**20))
     nginx, redis = free_port(), free_port()
-    (root / "nginx.conf").write_text(f"""
-worker_processes 1; error_log {root}/logs/error.log; pid {root}/nginx.pid;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 1000000;
-  server {{ listen 127.0.0.1:{nginx}; root {root}/html; }} }}
-""")
     ports = {"haproxy": (free_port(), free_port())}
     (root / "haproxy.cfg").write_text(f"""
 global
@@ -91,13 +79,9 @@ backend redis_out
   server s1 127.0.0.1:{redis}
 """)
     procs = {
-        "nginx": subprocess.Popen(["nginx", "-p", str(root), "-c", str(root / "nginx.conf"),
-                                   "-g", "daemon off;"]),
-        "redis": subprocess.Popen(["redis-server", "--port", str(redis), "--save", "",
-                                   "--appendonly", "no", "--bind", "127.0.0.1"],
-                                  stdout=subprocess.DEVNULL),
+        **peers(root, nginx, redis),
         "haproxy": subprocess.Popen(["haproxy", "-f", str(root / "haproxy.cfg")]),
-    }  # fmt: skip
+    }
     try:
         names = ["haproxy"]
         for i, rev in enumerate(args.revs):
@@ -124,14 +108,7 @@ backend redis_out
                 wait_port(port)
         compare(names, ports, {name: procs[name].pid for name in names}, args.seconds, args.rounds)
     finally:
-        for proc in procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        stop(procs.values(), root)
 
 
 def compare(

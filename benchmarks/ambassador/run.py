@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGES = {
@@ -111,6 +112,41 @@ def idle_rss(pid: int, port: int, count: int = 1000) -> float:
     return (after - before) / count
 
 
+def peers(root: Path, nginx: int, redis: int) -> dict[str, subprocess.Popen[bytes]]:
+    """nginx serving a 100-byte and a 1 MiB file from ``root``, and redis-server."""
+    root.chmod(0o755)  # nginx workers run as nobody
+    for name in ("html", "logs"):
+        (root / name).mkdir(exist_ok=True)
+    (root / "html" / "small.txt").write_bytes(b"x" * 100)
+    (root / "html" / "big.bin").write_bytes(os.urandom(2**20))
+    (root / "nginx.conf").write_text(f"""
+worker_processes 1; error_log {root}/logs/error.log; pid {root}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{ access_log off; keepalive_requests 1000000;
+  server {{ listen 127.0.0.1:{nginx}; root {root}/html; }} }}
+""")
+    return {
+        "nginx": subprocess.Popen(["nginx", "-p", str(root), "-c", str(root / "nginx.conf"),
+                                   "-g", "daemon off;"]),
+        "redis": subprocess.Popen(["redis-server", "--port", str(redis), "--save", "",
+                                   "--appendonly", "no", "--bind", "127.0.0.1"],
+                                  stdout=subprocess.DEVNULL),
+    }  # fmt: skip
+
+
+def stop(procs: Iterable[subprocess.Popen[bytes]], root: Path) -> None:
+    """SIGTERM to every process, a kill for any still there after 10 s; ``root`` removed."""
+    procs = list(procs)
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def compiled_tree(root: Path, repo: Path | None = None) -> Path:
     """The package as the images carry it (the data path compiled), built from ``repo`` (the
     checkout) and unpacked in ``root``: run from there, so the checkout's modules do not come
@@ -138,11 +174,6 @@ def main() -> None:
     args = parser.parse_args()
     ensure_tools()
     root = Path(tempfile.mkdtemp(prefix="ambassador-bench-"))
-    root.chmod(0o755)  # nginx workers run as nobody
-    (root / "html").mkdir()
-    (root / "logs").mkdir()
-    (root / "html" / "small.txt").write_bytes(b"x" * 100)
-    (root / "html" / "big.bin").write_bytes(os.urandom(2**20))
     p = {
         name: free_port()
         for name in (
@@ -157,12 +188,6 @@ def main() -> None:
             "admin",
         )
     }
-    (root / "nginx.conf").write_text(f"""
-worker_processes 1; error_log {root}/logs/error.log; pid {root}/nginx.pid;
-events {{ worker_connections 4096; }}
-http {{ access_log off; keepalive_requests 1000000;
-  server {{ listen 127.0.0.1:{p["nginx"]}; root {root}/html; }} }}
-""")
     (root / "haproxy.cfg").write_text(f"""
 global
   nbthread 1
@@ -207,11 +232,7 @@ backend redis_out
                AMBASSADOR_ADMIN_ADDR=f"127.0.0.1:{p['admin']}", AMBASSADOR_LOG_LEVEL="warning",
                AMBASSADOR_DRAIN_DELAY="0")  # fmt: skip
     procs = {
-        "nginx": subprocess.Popen(["nginx", "-p", str(root), "-c", str(root / "nginx.conf"),
-                                   "-g", "daemon off;"]),
-        "redis": subprocess.Popen(["redis-server", "--port", str(p["redis"]), "--save", "",
-                                   "--appendonly", "no", "--bind", "127.0.0.1"],
-                                  stdout=subprocess.DEVNULL),
+        **peers(root, p["nginx"], p["redis"]),
         "haproxy": subprocess.Popen(["haproxy", "-f", str(root / "haproxy.cfg")]),
         "ambassador": subprocess.Popen(
             [sys.executable, "-m", "sidecars", "ambassador"], env=env, cwd=root
@@ -222,14 +243,7 @@ backend redis_out
             wait_port(port)
         run(p, procs, args.seconds, args.rounds)
     finally:
-        for proc in procs.values():
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        stop(procs.values(), root)
 
 
 def run(
