@@ -164,6 +164,19 @@ def compiled_tree(root: Path, repo: Path | None = None) -> Path:
     return tree
 
 
+def forwarders(p: dict[str, int]) -> dict[str, subprocess.Popen[bytes]]:
+    """The issue's reference forwarders (forwarders.py), to nginx and to redis."""
+    script = str(Path(__file__).with_name("forwarders.py"))
+    procs = {}
+    for kind in ("protocol", "splice"):
+        for suffix, upstream in (("", p["nginx"]), ("_redis", p["redis"])):
+            port = p[f"fwd_{kind}{suffix}"]
+            procs[f"{kind}{suffix}"] = subprocess.Popen(
+                [sys.executable, script, kind, str(port), str(upstream)]
+            )
+    return procs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
@@ -186,6 +199,10 @@ def main() -> None:
             "am_http",
             "am_redis",
             "admin",
+            "fwd_protocol",
+            "fwd_splice",
+            "fwd_protocol_redis",
+            "fwd_splice_redis",
         )
     }
     (root / "haproxy.cfg").write_text(f"""
@@ -237,6 +254,7 @@ backend redis_out
         "ambassador": subprocess.Popen(
             [sys.executable, "-m", "sidecars", "ambassador"], env=env, cwd=root
         ),
+        **forwarders(p),
     }  # fmt: skip
     try:
         for port in p.values():
@@ -257,8 +275,10 @@ def run(
     paths = {
         "direct": p["nginx"], "haproxy tcp": p["ha_tcp"], "haproxy http": p["ha_http"],
         "ambassador tcp": p["am_tcp"], "ambassador http": p["am_http"],
+        "protocol fwd": p["fwd_protocol"], "splice fwd": p["fwd_splice"],
     }  # fmt: skip
-    owner = {"haproxy tcp": ha, "haproxy http": ha, "ambassador tcp": am, "ambassador http": am}
+    owner = {"haproxy tcp": ha, "haproxy http": ha, "ambassador tcp": am, "ambassador http": am,
+             "protocol fwd": procs["protocol"].pid, "splice fwd": procs["splice"].pid}  # fmt: skip
     small: dict[str, list[float]] = {name: [] for name in paths}
     big: dict[str, list[float]] = {name: [] for name in paths}
     cpu: dict[str, list[float]] = {name: [] for name in owner}
@@ -275,13 +295,13 @@ def run(
             big[name].append(wrk(f"http://127.0.0.1:{port}/big.bin", seconds)[1])
             if name in fresh:
                 fresh[name].append(wrk(f"http://127.0.0.1:{port}/small.txt", seconds, True)[0])
-    redis: dict[str, list[float]] = {"direct": [], "haproxy tcp": [], "ambassador tcp": []}
+    redis_paths = {
+        "direct": p["redis"], "haproxy tcp": p["ha_redis"], "ambassador tcp": p["am_redis"],
+        "protocol fwd": p["fwd_protocol_redis"], "splice fwd": p["fwd_splice_redis"],
+    }  # fmt: skip
+    redis: dict[str, list[float]] = {name: [] for name in redis_paths}
     for _ in range(rounds):
-        for name, port in (
-            ("direct", p["redis"]),
-            ("haproxy tcp", p["ha_redis"]),
-            ("ambassador tcp", p["am_redis"]),
-        ):
+        for name, port in redis_paths.items():
             redis[name].append(redis_bench(port))
 
     def table(title: str, runs: dict[str, list[float]], unit: str, peer: dict[str, str]) -> None:
@@ -294,7 +314,8 @@ def run(
             print(f"  {name:<16} {value:>12,.1f} {unit:<10} {ratios}")
 
     peers = {"ambassador tcp": "haproxy tcp", "ambassador http": "haproxy http",
-             "haproxy http": "haproxy tcp"}  # fmt: skip
+             "haproxy http": "haproxy tcp", "protocol fwd": "haproxy tcp",
+             "splice fwd": "haproxy tcp"}  # fmt: skip
     table("small file, wrk -t1 -c50 (keep-alive)", small, "req/s", peers)
     table("1 MiB file, wrk -t1 -c50", big, "MiB/s", peers)
     table("new connection per request (Connection: close)", fresh, "req/s", peers)
