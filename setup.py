@@ -29,7 +29,7 @@ COMPILED = [
     "sidecars/ambassador/pool.py",
     "sidecars/ambassador/pump.py",
     "sidecars/ambassador/routing.py",
-    "sidecars/ambassador/splice.py",
+    "sidecars/ambassador/raw.py",
     "sidecars/ambassador/stats.py",
 ]
 

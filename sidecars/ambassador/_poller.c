@@ -23,8 +23,7 @@
 
 /* what a Copier reports to its outcome callback; an error is reported as -errno */
 #define COPY_EOF 0
-#define COPY_BULK 1
-#define COPY_SHORT 2
+#define COPY_SHORT 1
 
 /* ---- Copier ---------------------------------------------------------------------- */
 
@@ -37,7 +36,6 @@ typedef struct {
     PyObject *left;
     long long moved;
     long long copies;
-    Py_ssize_t bulk;
 } Copier;
 
 static PyTypeObject CopierType;
@@ -45,11 +43,9 @@ static PyTypeObject CopierType;
 static int
 copier_init(Copier *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"src", "dst", "buf", "outcome", "bulk", NULL};
+    static char *kwlist[] = {"src", "dst", "buf", "outcome", NULL};
     PyObject *src, *dst, *buf, *outcome;
-    Py_ssize_t bulk;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOn", kwlist, &src, &dst, &buf, &outcome,
-                                     &bulk))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOO", kwlist, &src, &dst, &buf, &outcome))
         return -1;
     if (self->outcome != NULL) {
         PyErr_SetString(PyExc_TypeError, "a Copier is initialised once");
@@ -76,7 +72,6 @@ copier_init(Copier *self, PyObject *args, PyObject *kwds)
     self->outcome = outcome;
     Py_INCREF(Py_None);
     self->left = Py_None;
-    self->bulk = bulk;
     return 0;
 }
 
@@ -130,8 +125,6 @@ copier_run(Copier *self)
         Py_SETREF(self->left, left);
         return copier_report(self, COPY_SHORT);
     }
-    if (size >= self->bulk)
-        return copier_report(self, COPY_BULK);
     return 0;
 }
 
@@ -197,7 +190,7 @@ static PyMethodDef copier_methods[] = {
 static PyTypeObject CopierType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "sidecars.ambassador._poller.Copier",
-    .tp_doc = "One direction's small reads: recv into the shared buffer, send on.",
+    .tp_doc = "One direction's reads: recv into the shared buffer, send on.",
     .tp_basicsize = sizeof(Copier),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_new = PyType_GenericNew,
@@ -599,7 +592,6 @@ module_exec(PyObject *module)
     if (PyModule_AddObjectRef(module, "Copier", (PyObject *)&CopierType) < 0 ||
         PyModule_AddObjectRef(module, "Poller", (PyObject *)&PollerType) < 0 ||
         PyModule_AddIntConstant(module, "EOF", COPY_EOF) < 0 ||
-        PyModule_AddIntConstant(module, "BULK", COPY_BULK) < 0 ||
         PyModule_AddIntConstant(module, "SHORT", COPY_SHORT) < 0)
         return -1;
     return 0;

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Final
 
 EOF: Final[int]
-BULK: Final[int]
 SHORT: Final[int]
 
 class Poller:
@@ -30,7 +29,6 @@ class Copier:
         dst: socket.socket,
         buf: bytearray,
         outcome: Callable[[int], None],
-        bulk: int,
     ) -> None: ...
     def __call__(self) -> None: ...
     def close(self) -> None: ...

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import errno
 import logging
-import os
 import socket
 from collections.abc import Callable
 from typing import Any, cast
@@ -14,8 +13,8 @@ from typing import Any, cast
 from .cluster import Cluster
 from .config import ListenerConfig
 from .poller import Poller
-from .pump import PipePool
-from .splice import SpliceConnection
+from .pump import COPY_BUFFER
+from .raw import RawConnection
 from .stats import ListenerStats
 from .tls import ServerTLS
 from .tlsstream import TlsStream
@@ -57,13 +56,8 @@ class Listener:
         if s.listen_tls_cert_file is not None and s.listen_tls_key_file is not None:
             self.tls = ServerTLS(s.listen_tls_cert_file, s.listen_tls_key_file, log)
         self._tasks: list[asyncio.Task[None]] = []
-        self.pipes = PipePool()
-        self.splice = (
-            s.mode == "tcp"
-            and self.tls is None
-            and self.cluster.ssl is None
-            and hasattr(os, "splice")
-        )
+        self.buf = bytearray(COPY_BUFFER)  # one loop, one read at a time: shared by all
+        self.raw = s.mode == "tcp" and self.tls is None and self.cluster.ssl is None
         self.sock: socket.socket | None = None
         self.poller: Poller | None = None
 
@@ -74,7 +68,7 @@ class Listener:
     async def start(self, factory: Callable[[], object]) -> None:
         """Resolve upstreams, then bind; ``OSError`` if the address is taken."""
         await asyncio.gather(*(cluster.start() for cluster in self.clusters))
-        if self.splice:
+        if self.raw:
             self.poller = Poller(self.loop)
             self.sock = self._socket()
             self.sock.listen(4096)
@@ -110,7 +104,7 @@ class Listener:
         return sock
 
     def _accept(self) -> None:
-        """Raw accepts for the splice path; a full descriptor table pauses accepting briefly
+        """Accepts on the raw path; a full descriptor table pauses accepting briefly
         instead of spinning on a listening socket that stays readable."""
         sock = self.sock
         assert sock is not None
@@ -132,7 +126,7 @@ class Listener:
                 return
             client = socket.socket(family, socket.SOCK_STREAM, 0, fd)
             client.setblocking(False)
-            connection = SpliceConnection(self, client, peer)
+            connection = RawConnection(self, client, peer)
             self.opened(connection)
             connection.connect()
 
@@ -190,7 +184,6 @@ class Listener:
             task.cancel()
         for cluster in self.clusters:
             cluster.stop()
-        self.pipes.close()
         if self.poller is not None:
             self.poller.close()
         if self.server is not None:
@@ -201,7 +194,7 @@ class Listener:
         """One timer for all connections: idle, header (slowloris) and age limits."""
         s = self.settings
         limits = [x for x in (s.idle_timeout, s.max_connection_age) if x > 0]
-        if self.splice and s.connect_timeout > 0:
+        if self.raw and s.connect_timeout > 0:
             limits.append(s.connect_timeout)
         if s.mode == "http":
             limits += [x for x in (s.header_timeout, s.request_timeout) if x > 0]

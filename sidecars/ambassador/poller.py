@@ -1,5 +1,5 @@
 """One epoll set of our own for tcp mode's raw sockets, watched by the event loop as one fd,
-and the ``Copier`` that moves a direction's small reads.
+and the ``Copier`` that moves a direction's bytes.
 
 uvloop's ``add_reader`` gives every fd a libuv poll handle whose set-up checks the fd with an
 extra epoll add and delete plus an ioctl, and drops it again whenever neither reader nor
@@ -21,7 +21,7 @@ import socket
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["BULK", "EOF", "SHORT", "Copier", "Poller"]
+__all__ = ["EOF", "SHORT", "Copier", "Poller"]
 
 Callback = Callable[[], None]
 _IN: Final = select.EPOLLIN
@@ -32,8 +32,7 @@ _BATCH: Final = 512
 
 # what a Copier reports to its outcome callback; an error is reported as -errno
 EOF: Final = 0
-BULK: Final = 1
-SHORT: Final = 2
+SHORT: Final = 1
 
 
 class Poller:
@@ -109,12 +108,12 @@ class Poller:
 
 
 class Copier:
-    """One direction's small reads, set as the source's reader: ``recv_into`` the shared
-    buffer, ``send`` on. A plain copy reports nothing; ``outcome`` hears of the rest: the
-    source's EOF, a read of at least ``bulk`` bytes (all sent), a destination that took only
-    part (the rest is in ``left``), or an error (as ``-errno``)."""
+    """One direction's reads, set as the source's reader: ``recv_into`` the shared buffer,
+    ``send`` on. A plain copy reports nothing; ``outcome`` hears of the rest: the source's
+    EOF, a destination that took only part (the rest is in ``left``), or an error (as
+    ``-errno``)."""
 
-    __slots__ = ("bulk", "copies", "left", "moved", "outcome", "recv_into", "send", "view")
+    __slots__ = ("copies", "left", "moved", "outcome", "recv_into", "send", "view")
 
     def __init__(
         self,
@@ -122,13 +121,11 @@ class Copier:
         dst: socket.socket,
         buf: bytearray,
         outcome: Callable[[int], None],
-        bulk: int,
     ) -> None:
         self.recv_into: Callable[[memoryview], int] = src.recv_into
         self.send = dst.send
         self.view = memoryview(buf)
         self.outcome = outcome
-        self.bulk = bulk
         self.left: bytes | None = None
         self.moved = 0
         self.copies = 0
@@ -157,8 +154,6 @@ class Copier:
         if sent < size:
             self.left = bytes(view[sent:size])
             self.outcome(SHORT)
-        elif size >= self.bulk:
-            self.outcome(BULK)
 
     def close(self) -> None:
         """Drop the outcome callback and the buffer: the cycle through the Pump ends here,

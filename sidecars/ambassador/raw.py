@@ -3,8 +3,8 @@
 Both legs are raw non-blocking sockets watched through the listener's ``Poller``. Connects
 are plain non-blocking ``connect`` calls on resolved addresses (no task, no coroutine, no
 ``getaddrinfo``), tried on further endpoints on failure; the listener's sweep enforces the
-connect timeout, the idle timeout and the maximum age. Bulk bytes are spliced in the kernel
-(see ``pump.py``); an idle connection owns only its two sockets.
+connect timeout, the idle timeout and the maximum age. Bytes go through the listener's one
+copy buffer (see ``pump.py``); an idle connection owns only its two sockets.
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from .tcp import past_limits
 if TYPE_CHECKING:
     from .listener import Listener
 
-__all__ = ["SpliceConnection"]
+__all__ = ["RawConnection"]
 
 
-class SpliceConnection:
+class RawConnection:
     """Both legs of one proxied connection, with the counters the listener and metrics read."""
 
     __slots__ = (
         "attempts",
+        "buf",
         "client",
         "closed",
         "connect_started",
@@ -41,7 +42,6 @@ class SpliceConnection:
         "listener",
         "loop",
         "peer",
-        "pipes",
         "poller",
         "reason",
         "seen",
@@ -55,7 +55,7 @@ class SpliceConnection:
     def __init__(self, listener: Listener, client: socket.socket, peer: object) -> None:
         self.listener = listener
         self.loop = listener.loop
-        self.pipes = listener.pipes
+        self.buf = listener.buf
         assert listener.poller is not None
         self.poller = listener.poller
         self.client = client

@@ -16,15 +16,13 @@ from .proxyproto import proxy_header
 
 if TYPE_CHECKING:
     from .listener import Listener
+    from .raw import RawConnection
     from .settings import AmbassadorSettings
-    from .splice import SpliceConnection
 
 __all__ = ["TcpClient"]
 
 
-def past_limits(
-    conn: TcpClient | SpliceConnection, s: AmbassadorSettings, now: float
-) -> str | None:
+def past_limits(conn: TcpClient | RawConnection, s: AmbassadorSettings, now: float) -> str | None:
     """``idle`` or ``age`` once a connection went past one of those limits; activity since
     the last sweep (its ``ticks`` moved) restarts the idle clock."""
     if conn.ticks != conn.seen:

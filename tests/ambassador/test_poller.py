@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from sidecars.ambassador import poller as poller_module
-from sidecars.ambassador.poller import BULK, EOF, SHORT, PureCopier, PurePoller
+from sidecars.ambassador.poller import EOF, SHORT, PureCopier, PurePoller
 
 _BUILT = poller_module.Poller is not PurePoller
 if os.environ.get("SIDECARS_COMPILED") == "1" and not _BUILT:
@@ -139,7 +139,7 @@ def test_a_small_read_is_copied_and_reports_nothing(
 ) -> None:
     src_peer, src, dst, dst_peer = pair
     reports: list[int] = []
-    copier = classes[1](src, dst, bytearray(1024), reports.append, 512)
+    copier = classes[1](src, dst, bytearray(1024), reports.append)
     copier()  # nothing to read yet
     src_peer.send(b"hello")
     copier()
@@ -147,17 +147,19 @@ def test_a_small_read_is_copied_and_reports_nothing(
     assert (copier.moved, copier.copies, reports) == (5, 1, [])
 
 
-def test_a_bulk_read_is_copied_and_reported(
+def test_a_read_as_large_as_the_buffer_is_copied_whole(
     classes: tuple[type[PurePoller], type[PureCopier]],
     pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
 ) -> None:
     src_peer, src, dst, dst_peer = pair
     reports: list[int] = []
-    copier = classes[1](src, dst, bytearray(1024), reports.append, 512)
-    src_peer.send(b"x" * 600)
+    copier = classes[1](src, dst, bytearray(1024), reports.append)
+    data = os.urandom(1500)
+    src_peer.send(data)
     copier()
-    assert dst_peer.recv(1024) == b"x" * 600
-    assert reports == [BULK]
+    copier()
+    assert dst_peer.recv(2048) == data
+    assert (copier.moved, copier.copies, reports) == (1500, 2, [])
 
 
 def test_what_a_full_destination_did_not_take_is_kept(
@@ -167,7 +169,7 @@ def test_what_a_full_destination_did_not_take_is_kept(
     src_peer, src, dst, dst_peer = pair
     dst.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     reports: list[int] = []
-    copier = classes[1](src, dst, bytearray(1 << 16), reports.append, 1 << 20)
+    copier = classes[1](src, dst, bytearray(1 << 16), reports.append)
     data = os.urandom(1 << 15)
     written = bytearray()
     for _ in range(100):  # fill the destination until it takes only part of a read
@@ -192,7 +194,7 @@ def test_the_source_ending_and_a_broken_destination_are_reported(
 ) -> None:
     src_peer, src, dst, dst_peer = pair
     reports: list[int] = []
-    copier = classes[1](src, dst, bytearray(1024), reports.append, 512)
+    copier = classes[1](src, dst, bytearray(1024), reports.append)
     dst_peer.close()
     src_peer.send(b"lost")
     copier()
@@ -215,7 +217,7 @@ def test_a_closed_copier_lets_go_of_its_buffer_and_its_outcome(
             pass
 
     owner = Owner()
-    copier = classes[1](src, dst, buf, owner.outcome, 512)
+    copier = classes[1](src, dst, buf, owner.outcome)
     owner.copier = copier  # type: ignore[attr-defined]
     gone = weakref.ref(owner)
     with pytest.raises(BufferError):
@@ -246,7 +248,7 @@ async def test_a_copier_is_a_reader_the_poller_runs(
         reports.append(result)
         poller.watch(src.fileno(), None, None)  # a report may unwatch the copier itself
 
-    copier = copier_class(src, dst, bytearray(1024), outcome, 512)
+    copier = copier_class(src, dst, bytearray(1024), outcome)
     poller.watch(src.fileno(), copier, None)
     try:
         received = bytearray()

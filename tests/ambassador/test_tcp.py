@@ -133,7 +133,8 @@ async def test_proxy_protocol_v1_and_v2_headers_reach_the_upstream() -> None:
 
 
 async def test_bulk_then_small_exchanges_keep_every_byte_in_order() -> None:
-    """Bulk reads switch a direction to splice, a run of small ones back to copying."""
+    """Megabytes and then small messages on one connection, twice: whatever a full
+    destination left over is sent before the next read, so nothing is reordered."""
     server = await asyncio.start_server(echo, "127.0.0.1", 0)
     upstream = server.sockets[0].getsockname()[1]
     port = free_port()
