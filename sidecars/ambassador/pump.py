@@ -5,8 +5,8 @@ EOF on as a half-close; the listener's ``COPY_BUFFER``-sized buffer is what ever
 through.
 
 Why copying and not ``splice``: with a 256 KiB buffer, ``recv`` then ``send`` moved 1 MiB
-responses 12-25% faster than splicing through a 256 KiB pipe, at the same or less CPU per
-MiB (three same-run comparisons on loopback, benchmarks/ambassador/README.md). A direction
+responses 10-25% faster than splicing through a 256 KiB pipe, at about the same CPU per
+MiB (four same-run comparisons on loopback, benchmarks/ambassador/README.md). A direction
 blocked on a slow destination holds at most one buffer's worth, as the pipe did.
 """
 
