@@ -4,7 +4,8 @@ Run: .venv/bin/python benchmarks/ambassador/run.py [--seconds 5] [--rounds 3]
 
 Starts nginx (small and 1 MiB files), redis-server, HAProxy (tcp and http frontends,
 one thread) and the ambassador (tcp and http listeners) on 127.0.0.1, then drives each
-path with wrk (1 thread, 50 connections) and redis-benchmark (-n 200000 -c 50). Absolute
+path with wrk (1 thread, 50 connections) and redis-benchmark (-n 200000 -c 50), and
+reads what the proxy and the whole machine spent on CPU while it ran. Absolute
 figures depend on whatever else runs on the machine; the ratios in one run are the result,
 so every path is measured in interleaved rounds and the medians are compared.
 """
@@ -63,6 +64,13 @@ def wait_port(port: int, limit: float = 10.0) -> None:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """Seconds the whole machine's CPUs were busy (all but idle and iowait) since boot: on
+    loopback the kernel work of every hop lands on whichever process or softirq sent it."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid: int) -> int:
@@ -282,6 +290,7 @@ def run(
     small: dict[str, list[float]] = {name: [] for name in paths}
     big: dict[str, list[float]] = {name: [] for name in paths}
     cpu: dict[str, list[float]] = {name: [] for name in owner}
+    machine: dict[str, list[float]] = {name: [] for name in paths}
     fresh: dict[str, list[float]] = {name: [] for name in paths if "http" not in name}
     for _ in range(rounds):  # interleaved rounds, medians: other load on the machine drifts
         for name, port in paths.items():
@@ -292,7 +301,9 @@ def run(
             if name in owner:
                 used = cpu_seconds(owner[name]) - before
                 cpu[name].append(used / (rps * seconds) * 1e6)
+            busy = machine_busy()
             big[name].append(wrk(f"http://127.0.0.1:{port}/big.bin", seconds)[1])
+            machine[name].append((machine_busy() - busy) / (big[name][-1] * seconds) * 1e6)
             if name in fresh:
                 fresh[name].append(wrk(f"http://127.0.0.1:{port}/small.txt", seconds, True)[0])
     redis_paths = {
@@ -321,6 +332,8 @@ def run(
     table("new connection per request (Connection: close)", fresh, "req/s", peers)
     table("redis-benchmark -n 200000 -c 50 (mean of SET and GET)", redis, "ops/s", peers)
     table("proxy CPU per small-file request", cpu, "us", peers)
+    table("whole machine CPU per MiB of the 1 MiB file (every process and softirq)", machine,
+          "us", peers)  # fmt: skip
     table("RSS per idle proxied connection (1000 redis connections)", rss, "KiB", peers)
 
 
