@@ -1,0 +1,1 @@
+"""Differential conformance of the ambassador's http mode against HAProxy."""
