@@ -11,12 +11,14 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import git
 
+from . import leftovers
 from .metrics import GitSyncStats
 from .refs import pick
 
@@ -41,6 +43,8 @@ class Repository:
         self.stats = stats
         self._git = git.Git()
         self.running: set[subprocess.Popen[bytes]] = set()
+        self._guard = threading.Lock()
+        """Held while a git process starts or leftovers are swept, so neither overlaps."""
 
     def run(
         self,
@@ -52,6 +56,26 @@ class Repository:
         cwd: Path | None = None,
     ) -> str:
         """Run ``git <args>`` on this repository; its stdout, or ``GitFailed``."""
+        status, out, err = self._execute(args, deadline, work_tree, index, cwd)
+        if status != 0:
+            raise GitFailed(_reason(args[0], err, status))
+        return out
+
+    def probe(
+        self, args: Sequence[str], *, deadline: float, work_tree: Path, index: Path
+    ) -> tuple[int, str]:
+        """Run a git command whose exit status is an answer, not a failure: (status, stdout)."""
+        status, out, _ = self._execute(args, deadline, work_tree, index, None)
+        return status, out
+
+    def _execute(
+        self,
+        args: Sequence[str],
+        deadline: float,
+        work_tree: Path | None,
+        index: Path | None,
+        cwd: Path | None,
+    ) -> tuple[int, str, str]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise GitFailed(f"git {args[0]}: sync timeout reached")
@@ -63,15 +87,16 @@ class Repository:
             env["GIT_INDEX_FILE"] = str(index)
         self.stats.git_commands[args[0]] += 1
         runner = self._git if cwd is None else git.Git(str(cwd))
-        try:
-            handle = runner.execute(
-                ["git", *args], env=env, as_process=True, start_new_session=True
-            )
-        except OSError as exc:
-            raise GitFailed(f"cannot run git: {exc}") from None
-        process: subprocess.Popen[bytes] | None = handle.proc
-        assert process is not None
-        self.running.add(process)
+        with self._guard:
+            try:
+                handle = runner.execute(
+                    ["git", *args], env=env, as_process=True, start_new_session=True
+                )
+            except OSError as exc:
+                raise GitFailed(f"cannot run git: {exc}") from None
+            process: subprocess.Popen[bytes] | None = handle.proc
+            assert process is not None
+            self.running.add(process)
         try:
             out, err = process.communicate(timeout=remaining)
         except subprocess.TimeoutExpired:
@@ -80,9 +105,16 @@ class Repository:
             raise GitFailed(f"git {args[0]}: sync timeout reached") from None
         finally:
             self.running.discard(process)
-        if process.returncode != 0:
-            raise GitFailed(_reason(args[0], err.decode(errors="replace"), process.returncode))
-        return out.decode(errors="replace").rstrip("\n")
+        text = out.decode(errors="replace").rstrip("\n")
+        return process.returncode, text, err.decode(errors="replace")
+
+    def sweep(self, flat: Sequence[Path]) -> list[str]:
+        """Remove what killed git processes left (locks, temporary objects) in the git
+        directory and in ``flat`` (index directories); nothing while one of ours runs."""
+        with self._guard:
+            if self.running:
+                return []
+            return leftovers.sweep(self.git_dir, flat)
 
     def kill(self) -> None:
         """Stop every running git process (and its ssh or helper children) at once."""
@@ -91,12 +123,24 @@ class Repository:
 
     def ensure(self, deadline: float) -> None:
         """Create the bare repository unless a usable one is there."""
-        if (self.git_dir / "HEAD").is_file() and (self.git_dir / "objects").is_dir():
-            return
-        if self.git_dir.exists():
-            shutil.rmtree(self.git_dir)
-        self.git_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.run(["init", "--bare", "--quiet", str(self.git_dir)], deadline=deadline)
+        if not (self.git_dir / "HEAD").is_file() or not (self.git_dir / "objects").is_dir():
+            if self.git_dir.exists():
+                shutil.rmtree(self.git_dir)
+            self.git_dir.parent.mkdir(parents=True, exist_ok=True)
+            self.run(["init", "--bare", "--quiet", str(self.git_dir)], deadline=deadline)
+        self.remember_url(deadline)
+
+    def remember_url(self, deadline: float) -> None:
+        """Record the URL as ``origin``: git resolves a relative submodule URL (``../sub``)
+        against the default remote's URL, and without one against the local directory.
+        It goes in the repository's config file, not the environment, which submodule
+        clones inherit and would then fetch from the superproject's URL."""
+        try:
+            known = self.run(["config", "--get", "remote.origin.url"], deadline=deadline)
+        except GitFailed:
+            known = ""
+        if known != self.url:
+            self.run(["config", "remote.origin.url", self.url], deadline=deadline)
 
     def reset(self, deadline: float) -> None:
         """Throw the repository away and start again: the cure for local corruption."""
@@ -148,16 +192,31 @@ def _is_hash(text: str) -> bool:
 
 
 _BOILERPLATE = ("Please make sure you have", "and the repository exists")
+_LINE_LIMIT = 300
+_TAIL = 3
 
 
 def _reason(command: str, stderr: str, status: int) -> str:
+    """Git's first ``fatal:``/``error:`` line (the cause, e.g. which lock exists) and its
+    last lines (often advice such as "remove the file manually"), each line bounded."""
     lines = [
-        line.strip()
+        _shorten(line.strip())
         for line in stderr.splitlines()
         if line.strip() and not line.strip().startswith(_BOILERPLATE)
     ]
-    text = "; ".join(lines[-3:]) if lines else f"exit status {status}"
+    kept = lines[-_TAIL:]
+    cause = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
+    if cause is not None and cause not in kept:
+        kept = [cause, "...", *kept]
+    text = "; ".join(kept) if kept else f"exit status {status}"
     return f"git {command} failed: {text}"
+
+
+def _shorten(line: str) -> str:
+    if len(line) <= _LINE_LIMIT:
+        return line
+    half = _LINE_LIMIT // 2
+    return f"{line[:half]}...{line[-half:]}"
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .auth import git_environment, prepare_home
+from .hooks import mark_pending
 from .metrics import GitSyncStats
 from .repository import GitFailed, Repository
 from .settings import GitSyncSettings
@@ -38,6 +39,12 @@ class Outcome:
     error: str = ""
 
 
+async def _after_racy_window(written: float) -> None:
+    wait = written + _RACY_WINDOW - time.time()
+    if wait > 0:
+        await asyncio.sleep(wait)
+
+
 class Sync:
     def __init__(self, settings: GitSyncSettings, stats: GitSyncStats, log: logging.Logger) -> None:
         self.settings = settings
@@ -52,6 +59,7 @@ class Sync:
             self.repo,
             submodules=settings.submodules,
             depth=settings.depth,
+            log=log,
             on_build=self._count_build,
         )
         self.lock = asyncio.Lock()
@@ -76,6 +84,17 @@ class Sync:
         await asyncio.to_thread(self.repo.ensure, deadline)
         if self.settings.sparse_checkout:
             await asyncio.to_thread(self.repo.write_sparse_patterns, self.settings.sparse_checkout)
+        shown = self.trees.current
+        try:
+            damage = await asyncio.to_thread(self.trees.check_published, deadline)
+        except GitFailed as exc:  # a broken repository: the syncs will replace it
+            self.log.warning("cannot check the published tree", extra={"error": str(exc)})
+            damage = None
+        if damage is not None:
+            self.log.warning(
+                "the published tree is damaged; building it again",
+                extra={"hash": shown, "reason": damage},
+            )
         if self.trees.current:
             self.stats.commit = self.trees.current
             self.log.info("found a published tree", extra={"hash": self.trees.current})
@@ -112,6 +131,9 @@ class Sync:
         return outcome
 
     def _step(self, deadline: float, triggered: bool) -> Outcome:
+        lost = self.trees.lost()
+        if lost is not None:
+            self.log.warning(lost + "; building it again")
         fixed = self.settings.fixed_hash
         if fixed is not None:
             source, remote = fixed, fixed
@@ -122,6 +144,7 @@ class Sync:
             self.source = source
         if remote == self.trees.current:
             return Outcome("noop", remote)
+        self._sweep()
         self.log.debug("fetching", extra={"ref": source, "hash": remote})
         try:
             commit = self.repo.fetch(source, deadline)
@@ -139,8 +162,18 @@ class Sync:
             return Outcome("noop", commit)
         self.log.debug("building tree", extra={"hash": commit})
         method = self.trees.build(commit, deadline)
+        if self.settings.exec_hook is not None or self.settings.webhook_url is not None:
+            mark_pending(self.trees.hooks, commit)
         self.trees.publish(commit)
         return Outcome("success", commit, method)
+
+    def _sweep(self) -> None:
+        """Before each attempt: what a killed git left would fail it, and every retry."""
+        removed = self.repo.sweep([self.trees.indexes, self.trees.spares])
+        if removed:
+            self.log.warning(
+                "removed what a killed git process left", extra={"removed": removed[:20]}
+            )
 
     def _after_publish(self, commit: str) -> None:
         if time.monotonic() - self.last_gc >= _GC_EVERY:
@@ -163,10 +196,9 @@ class Sync:
             self.log.warning("git gc failed", extra={"error": str(exc)})
 
     async def _settle(self, commit: str) -> None:
-        """After the racy second: refresh the new tree's index, then copy it as the spare."""
-        wait = self.trees.built_at + _RACY_WINDOW - time.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        """After the racy second: refresh the new tree's index; then check the commit out
+        afresh as the spare, and refresh that one's index a racy second later too."""
+        await _after_racy_window(self.trees.built_at)
         if commit != self.trees.current:
             return
         deadline = time.monotonic() + float(self.settings.sync_timeout)
@@ -174,8 +206,11 @@ class Sync:
             return
         if not self.settings.spare_tree or commit != self.trees.current:
             return
-        made = await asyncio.to_thread(self.trees.make_spare, commit)
+        made = await asyncio.to_thread(self.trees.make_spare, commit, deadline)
         if made is None:
+            return
+        await _after_racy_window(time.time())
+        if not await asyncio.to_thread(self.trees.refresh_spare, made, deadline):
             return
         async with self.lock:
             await asyncio.to_thread(self.trees.keep_spare, commit, made)

@@ -7,24 +7,28 @@ Layout under the root (the helper touches nothing else there)::
     .gitsync/repo.git      the bare repository
     .gitsync/trees/<hash>  a checked-out commit; complete once index/<hash> exists
     .gitsync/index/<hash>  that tree's git index, kept outside it so readers see no .git
-    .gitsync/spare/<hash>  a ready private copy of the published tree (and <hash>.index)
+    .gitsync/spare/<hash>  a private fresh checkout of the published commit (and <hash>.index)
+    .gitsync/hooks/<hash>  hooks of this commit have not all succeeded yet
     .gitsync/trash/        replaced trees on their way out
 
-A new commit's tree starts as a copy of the published one (the spare, prepared in the
-background, else a copy made on the spot) and ``git read-tree -m -u`` rewrites only the
-files that differ. The published tree is never written to.
+A new commit's tree is the spare moved forward by ``git read-tree -m -u`` (only changed
+files are written), else a fresh checkout; never a copy of the published tree, which
+readers may have written to. Each tree is verified against its commit before publishing
+(``checkout.py``). The published tree is never written to.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .checkout import Checkout, Mismatch
+from .leftovers import is_leftover
 from .repository import GitFailed, Repository
 
 __all__ = ["Trees"]
@@ -41,6 +45,7 @@ class Trees:
         *,
         submodules: str,
         depth: int,
+        log: logging.Logger,
         on_build: Callable[[str], None] = lambda method: None,
     ) -> None:
         self.root = root
@@ -49,11 +54,12 @@ class Trees:
         self.indexes = self.state / "index"
         self.spares = self.state / "spare"
         self.trash = self.state / "trash"
+        self.hooks = self.state / "hooks"
         self.link = root / link
         self.temp_link = root / f".{link}.tmp"
         self.repo = repo
-        self.submodules = submodules
-        self.depth = depth
+        self.checkout = Checkout(repo, submodules=submodules, depth=depth)
+        self.log = log
         self.on_build = on_build
         self.current: str | None = None
         self.pinned: str | None = None
@@ -73,7 +79,7 @@ class Trees:
     def recover(self) -> list[str]:
         """Undo what a crash left behind; adopt the published tree. Returns what was removed."""
         removed: list[str] = []
-        for path in (self.state, self.trees, self.indexes, self.spares, self.trash):
+        for path in (self.state, self.trees, self.indexes, self.spares, self.trash, self.hooks):
             path.mkdir(parents=True, exist_ok=True)
         for path in (self.state / "home", self.state / "tmp"):
             path.mkdir(exist_ok=True)
@@ -92,10 +98,11 @@ class Trees:
         if self.repo.git_dir.is_dir():
             for dirpath, _, filenames in os.walk(self.repo.git_dir):
                 for name in filenames:
-                    if name.endswith(".lock") or name.startswith(("tmp_pack_", "tmp_idx_")):
+                    if is_leftover(name):
                         _remove(Path(dirpath, name), removed)
         self.current = shown if shown and self.complete(shown) else None
-        self.pinned = shown if shown and not self.current else None
+        # a link to a deleted tree is not kept: the next sync builds the tree again
+        self.pinned = shown if shown and not self.current and self.tree(shown).is_dir() else None
         now = time.monotonic()
         self.retired = {
             entry.name: now for entry in self.trees.iterdir() if entry.name not in (shown, None)
@@ -112,64 +119,99 @@ class Trees:
         return commit if target == f"{_STATE}/trees/{commit}" else None
 
     def build(self, commit: str, deadline: float) -> str:
-        """Make the complete tree of ``commit``; returns how (reuse, spare, copy or full)."""
-        if self.complete(commit):
+        """Make the verified tree of ``commit``; returns how (reuse, spare or full). On any
+        failure nothing half-built stays: the next attempt starts clean, disk is freed."""
+        if self._adopt(commit, deadline):
             return "reuse"
-        tree, index_tmp = self.tree(commit), self.indexes / f"{commit}.tmp"
-        _clear(index_tmp)
-        if commit == self.pinned:
-            # the link shows this tree: give it back its index, never touch its files
-            self.repo.run(["read-tree", commit], deadline=deadline, index=index_tmp)
-            os.replace(index_tmp, self.index(commit))
-            return "reuse"
+        tree, index = self.tree(commit), self.indexes / f"{commit}.tmp"
+        _clear(index)
         _clear(tree)
-        method = self._from_base(commit, tree, index_tmp, deadline)
-        if method is None:
-            method = "full"
-            tree.mkdir()
-            self.repo.run(
-                ["read-tree", "--reset", "-u", commit],
-                deadline=deadline,
-                work_tree=tree,
-                index=index_tmp,
-            )
-        if self.submodules != "off" and (tree / ".gitmodules").is_file():
-            args = ["submodule", "--quiet", "update", "--init", "--checkout"]
-            if self.submodules == "recursive":
-                args.append("--recursive")
-            if self.depth:
-                args.append(f"--depth={self.depth}")
-            self.repo.run(args, deadline=deadline, work_tree=tree, index=index_tmp, cwd=tree)
-        os.replace(index_tmp, self.index(commit))
+        try:
+            method = self._from_spare(commit, tree, index, deadline)
+            if method is None:
+                method = "full"
+                self.checkout.fresh(commit, tree, index, deadline)
+                self.checkout.verify(commit, tree, index, deadline)
+            os.replace(index, self.index(commit))
+        except BaseException:
+            _clear(tree)
+            _clear(index)
+            raise
         self.built_at = time.time()
         self.on_build(method)
         return method
 
-    def _from_base(self, commit: str, tree: Path, index: Path, deadline: float) -> str | None:
+    def _adopt(self, commit: str, deadline: float) -> bool:
+        """Reuse a tree of ``commit`` already on disk (one replaced earlier, or the one an
+        interrupted run left shown) if it still equals the commit; else throw it away."""
+        tree, index = self.tree(commit), self.index(commit)
+        if not tree.is_dir():
+            return False
+        shown = commit == self.pinned
+        try:
+            if not index.is_file():
+                fresh = self.indexes / f"{commit}.tmp"
+                _clear(fresh)
+                self.repo.run(["read-tree", commit], deadline=deadline, index=fresh)
+                os.replace(fresh, index)
+            # readers may have written into the tree the link shows: no damage to its files
+            self.checkout.verify(commit, tree, index, deadline, extra_ok=shown)
+        except Mismatch as exc:
+            self.log.warning("not reusing a tree", extra={"hash": commit, "reason": str(exc)})
+            self.discard(commit)
+            return False
+        return True
+
+    def _from_spare(self, commit: str, tree: Path, index: Path, deadline: float) -> str | None:
         base = self.current
         if base is None or not self.complete(base):
             return None
         spare_tree, spare_index = self.spares / base, self.spares / f"{base}.index"
-        if spare_index.is_file() and spare_tree.is_dir():
-            os.rename(spare_index, index)
-            os.rename(spare_tree, tree)
-            method = "spare"
-        else:
-            copy_tree(self.tree(base), tree)
-            shutil.copy2(self.index(base), index)
-            method = "copy"
+        if not (spare_index.is_file() and spare_tree.is_dir()):
+            return None
+        os.rename(spare_index, index)
+        os.rename(spare_tree, tree)
         try:
-            self.repo.run(
-                ["read-tree", "-m", "-u", base, commit],
-                deadline=deadline,
-                work_tree=tree,
-                index=index,
-            )
-        except GitFailed:
+            self.checkout.advance(base, commit, tree, index, deadline)
+            self.checkout.verify(commit, tree, index, deadline)
+        except GitFailed as exc:
+            self.log.warning("the spare tree did not work", extra={"reason": str(exc)})
             _clear(tree)
             _clear(index)
             return None
-        return method
+        return "spare"
+
+    def lost(self) -> str | None:
+        """Why the published tree is no longer shown (its directory or the link is gone),
+        after which the next sync builds and publishes it again; ``None`` when all is well."""
+        commit = self.current
+        if commit is None:
+            return None
+        if not self.tree(commit).is_dir():
+            _clear(self.index(commit))
+            reason = "the published tree was deleted"
+        elif self._link_target() != commit:
+            reason = f"{self.link} no longer points at the published tree"
+        else:
+            return None
+        self.current = None
+        return reason
+
+    def check_published(self, deadline: float) -> str | None:
+        """At start: a published tree whose files no longer equal its commit is taken out
+        of use, so the first sync builds it again. Files readers added are no damage."""
+        commit = self.current
+        if commit is None:
+            return None
+        try:
+            self.checkout.verify(
+                commit, self.tree(commit), self.index(commit), deadline, extra_ok=True
+            )
+        except Mismatch as exc:
+            self.discard(commit)
+            self.current = None
+            return str(exc)
+        return None
 
     def publish(self, commit: str) -> None:
         """Point the link at ``commit``'s tree in one ``rename(2)``; retire the old tree."""
@@ -197,6 +239,8 @@ class Trees:
     def discard(self, commit: str) -> None:
         """Take a replaced tree out of use in two renames; ``empty_trash`` deletes it."""
         self.retired.pop(commit, None)
+        if self.pinned == commit:
+            self.pinned = None
         _clear(self.index(commit))
         if self.tree(commit).is_dir():
             os.rename(self.tree(commit), self.trash / f"{commit}-{time.monotonic_ns()}")
@@ -224,22 +268,36 @@ class Trees:
             return False
         return True
 
-    def make_spare(self, commit: str) -> tuple[Path, Path] | None:
-        """Copy a settled tree and its index to a private place, times preserved, so
-        the next commit can start from it without a copy on its critical path."""
+    def make_spare(self, commit: str, deadline: float) -> tuple[Path, Path] | None:
+        """Check ``commit`` out afresh into a private place (never a copy of the published
+        tree), so the next commit starts from it without a checkout on its critical path.
+        Submodules are left out: each new tree updates them itself."""
         if not self.complete(commit):
             return None
         work, index = self.spares / f".tmp-{commit}", self.spares / f".tmp-{commit}.index"
         _clear(work)
         _clear(index)
         try:
-            shutil.copy2(self.index(commit), index)
-            copy_tree(self.tree(commit), work)
-        except (OSError, subprocess.CalledProcessError):
+            self.checkout.fresh(commit, work, index, deadline, submodules=False)
+        except (GitFailed, OSError):
             _clear(work)
             _clear(index)
             return None
         return work, index
+
+    def refresh_spare(self, made: tuple[Path, Path], deadline: float) -> bool:
+        """Record stat data git trusts (run a second after the checkout), so moving the
+        spare forward hashes only the files the next commit changes."""
+        work, index = made
+        try:
+            self.repo.run(
+                ["update-index", "-q", "--refresh"], deadline=deadline, work_tree=work, index=index
+            )
+        except (GitFailed, OSError):
+            _clear(work)
+            _clear(index)
+            return False
+        return True
 
     def keep_spare(self, commit: str, made: tuple[Path, Path]) -> bool:
         """Install a finished spare if ``commit`` is still published; else discard it."""
@@ -263,11 +321,6 @@ class Trees:
                 with contextlib.suppress(OSError):
                     total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
         return total
-
-
-def copy_tree(source: Path, target: Path) -> None:
-    """A full copy (no hard links: readers may not share mutable files), times preserved."""
-    subprocess.run(["cp", "-a", "--", str(source), str(target)], check=True, capture_output=True)
 
 
 def _clear(path: Path) -> None:

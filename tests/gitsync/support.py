@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,3 +105,15 @@ def base_env(root: Path, url: str, **extra: str) -> dict[str, str]:
 async def metric(proc: HelperProcess, name: str, **labels: str) -> float:
     """One sample's value, 0 when absent."""
     return await proc.sample(name, **labels) or 0.0
+
+
+def one_shot(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``sidecars gitsync`` with ``GITSYNC_ONE_TIME=true``, no admin server, to its exit."""
+    full = {**os.environ, "GITSYNC_ONE_TIME": "true", "GITSYNC_ADMIN_ADDR": "", **env}
+    return subprocess.run(
+        [sys.executable, "-m", "sidecars", "gitsync"],
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

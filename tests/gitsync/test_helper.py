@@ -13,7 +13,16 @@ from pathlib import Path
 
 from sidecars.testing import HelperProcess
 
-from .support import GitDaemon, Upstream, base_env, free_port, metric, published, until
+from .support import (
+    GitDaemon,
+    Upstream,
+    base_env,
+    free_port,
+    metric,
+    one_shot,
+    published,
+    until,
+)
 
 SECRET = "s3cret"
 
@@ -69,38 +78,27 @@ async def test_trigger_is_off_without_a_secret(tmp_path: Path, upstream: Upstrea
         assert (await proc.request("POST", "/sync"))[0] == 404
 
 
-def _one_shot(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full = {**os.environ, "GITSYNC_ONE_TIME": "true", "GITSYNC_ADMIN_ADDR": "", **env}
-    return subprocess.run(
-        [sys.executable, "-m", "sidecars", "gitsync"],
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_one_shot_success_and_failure(tmp_path: Path, upstream: Upstream) -> None:
     root = tmp_path / "root"
-    done = _one_shot(base_env(root, upstream.url()))
+    done = one_shot(base_env(root, upstream.url()))
     assert done.returncode == 0, done.stderr
     assert published(root) == upstream.head()
     assert (root / "current" / "README").read_text() == "v1\n"
 
     missing = f"git://127.0.0.1:{free_port()}/none.git"
-    done = _one_shot(base_env(tmp_path / "other", missing, init_timeout="2s"))
+    done = one_shot(base_env(tmp_path / "other", missing, init_timeout="2s"))
     assert done.returncode == 1
     assert "the first sync did not succeed within 2s" in done.stderr
     assert "Traceback" not in done.stderr
 
     env = base_env(tmp_path / "other", upstream.url(), ref="no-such-branch", init_timeout="1s")
-    done = _one_shot(env)
+    done = one_shot(env)
     assert done.returncode == 1
     assert "no ref 'no-such-branch'" in done.stderr
 
 
 def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
-    done = _one_shot(
+    done = one_shot(
         {"GITSYNC_REPO": "not a url", "GITSYNC_ROOT": str(tmp_path), "GITSYNC_LINK": "a/b"}
     )
     assert done.returncode == 2
