@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import h11
-import llhttp
+import llhttp  # type: ignore[import-untyped]
 
 from sidecars.testing import free_port, wait_port
 
@@ -149,6 +149,9 @@ def parse_llhttp(data: bytes) -> Parsed:
     return out
 
 
+_MIGHT_SWITCH = getattr(h11, "MIGHT_SWITCH_PROTOCOL")  # noqa: B009 (not in h11's __all__)
+
+
 def parse_h11(data: bytes) -> Parsed:
     """Every request h11 finds in one connection's bytes, answering each as the backend does."""
     out = Parsed()
@@ -166,13 +169,13 @@ def parse_h11(data: bytes) -> Parsed:
             out.pending = current is not None or bool(conn.trailing_data[0])
             return out
         if event is h11.PAUSED:
-            if conn.their_state is h11.DONE or conn.their_state is h11.MIGHT_SWITCH_PROTOCOL:
+            if conn.their_state in (h11.DONE, _MIGHT_SWITCH):
                 assert current is not None
                 status = 405 if current.method == b"CONNECT" else 200
                 conn.send(h11.Response(status_code=status, headers=[("Content-Length", "0")]))
                 conn.send(h11.EndOfMessage())
                 current = None
-                if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                if h11.MUST_CLOSE in (conn.our_state, conn.their_state):
                     if conn.trailing_data[0]:
                         out.error = "h11: data after a message that closes the connection"
                     return out
@@ -437,7 +440,8 @@ class Backend:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(EXCHANGE_LIMIT):
                         await writer.drain()
-                        writer.write_eof() if writer.can_write_eof() else None
+                        if writer.can_write_eof():
+                            writer.write_eof()
                         while data := await reader.read(65536):
                             conn.data += data
         except (ConnectionError, OSError):
@@ -531,9 +535,13 @@ class Exchange:
         return [r.status for r in self.finals if not r.from_backend and r.status >= 400]
 
     def refused(self, sent: int) -> bool:
-        """The proxy answered an error of its own, or closed before forwarding all ``sent``
-        requests."""
-        return bool(self.own_errors) or (self.eof and self.forwarded < sent)
+        """The proxy refused: a 4xx of its own, or a 5xx of its own or a close before all
+        ``sent`` requests were forwarded, provided that nothing it forwarded broke the
+        backend's parser (a 502 for garbage passed on is no refusal)."""
+        if any(status < 500 for status in self.own_errors):
+            return True
+        clean = all(conn.error is None for conn in self.upstream)
+        return clean and (bool(self.own_errors) or self.eof) and self.forwarded < sent
 
     def summary(self) -> str:
         statuses = [f"{r.status}{'(backend)' if r.from_backend else ''}" for r in self.finals]
