@@ -44,7 +44,11 @@ class GitSync(Helper[GitSyncSettings]):
             raise ConfigError(f"GITSYNC_ROOT={settings.root}: cannot use it: {exc}") from None
         except GitFailed as exc:
             raise HelperError(f"cannot create the repository: {exc}") from None
-        hooks = Hooks(settings, stats, ctx.log, sync.trees.link)
+        hooks = Hooks(settings, stats, ctx.log, sync.trees.link, sync.trees.hooks)
+        current = sync.trees.current
+        tree = sync.trees.tree(current) if current else None
+        if hooks.resume(current, tree) is not None:
+            ctx.log.info("running the hooks an earlier run did not finish", extra={"hash": current})
         wake = asyncio.Event()
         if settings.trigger_secret:
             ctx.add_route("POST", "/sync", _trigger(str(settings.trigger_secret), stats, wake, ctx))
@@ -94,6 +98,9 @@ async def _loop(
                 ctx.ready()
             if settings.one_time:
                 await hooks.wait()
+                if hooks.gave_up:
+                    failed = ", ".join(sorted(hooks.gave_up))
+                    raise HelperError(f"the {failed} hook failed on every retry")
                 return
         await _pause(ctx, sync, wake, delay)
         triggered = wake.is_set()

@@ -2,6 +2,11 @@
 
 Each hook has one task at a time. A newer publish supersedes a hook still retrying for an
 older commit: only the tree that readers now see matters.
+
+A marker file (``.gitsync/hooks/<hash>``) is written before a commit is published and
+removed once every hook succeeded for it, so a crash or restart between the publish and
+the hooks' success runs them at the next start: hooks run at least once per published
+commit, sometimes twice, never zero times.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from sidecars import Backoff
 from .metrics import GitSyncStats
 from .settings import GitSyncSettings
 
-__all__ = ["Hooks"]
+__all__ = ["Hooks", "mark_pending"]
 
 _OUTPUT_LIMIT = 2000
 
@@ -29,15 +34,64 @@ class HookFailed(Exception):
     pass
 
 
+def mark_pending(markers: Path, commit: str) -> None:
+    """Record, before ``commit`` is published, that its hooks still have to succeed."""
+    tmp = markers / f".{commit}.tmp"
+    tmp.write_text(commit + "\n")
+    os.replace(tmp, markers / commit)
+
+
+def pending(markers: Path) -> set[str]:
+    """Commits whose hooks have not all succeeded."""
+    return {entry.name for entry in markers.iterdir() if not entry.name.startswith(".")}
+
+
 class Hooks:
     def __init__(
-        self, settings: GitSyncSettings, stats: GitSyncStats, log: logging.Logger, link: Path
+        self,
+        settings: GitSyncSettings,
+        stats: GitSyncStats,
+        log: logging.Logger,
+        link: Path,
+        markers: Path,
     ) -> None:
         self.settings = settings
         self.stats = stats
         self.log = log
         self.link = link
+        self.markers = markers
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.succeeded: dict[str, str] = {}
+        """Hook name to the last commit it succeeded for."""
+        self.gave_up: dict[str, str] = {}
+        """Hook name to the commit it failed for on every retry (one-shot mode exits 1)."""
+
+    @property
+    def names(self) -> list[str]:
+        names = []
+        if self.settings.exec_hook is not None:
+            names.append("exec")
+        if self.settings.webhook_url is not None:
+            names.append("webhook")
+        return names
+
+    def resume(self, published: str | None, tree: Path | None) -> str | None:
+        """At start: run the hooks a crash or restart interrupted for the published commit;
+        forget markers of commits no longer published. Returns the commit resumed, if any."""
+        waiting = pending(self.markers)
+        for commit in waiting - {published}:
+            self._unmark(commit)
+        if published is None or tree is None or published not in waiting:
+            return None
+        if not self.names:
+            self._unmark(published)
+            return None
+        self.notify(published, tree)
+        return published
+
+    def _unmark(self, commit: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.markers / commit).unlink()
 
     @property
     def configured(self) -> bool:
@@ -45,6 +99,10 @@ class Hooks:
 
     def notify(self, commit: str, tree: Path) -> None:
         """Start the hooks for ``commit``, superseding any still retrying an older one."""
+        for older in pending(self.markers) - {commit}:
+            self._unmark(older)
+        self.gave_up.clear()
+        self.succeeded.clear()
         if self.settings.exec_hook is not None:
             self._start("exec", self._exec, commit, tree)
         if self.settings.webhook_url is not None:
@@ -78,11 +136,15 @@ class Hooks:
                     extra={"hook": name, "hash": commit, "attempt": number, "error": str(exc)},
                 )
                 if last:
+                    self.gave_up[name] = commit
                     return
                 await asyncio.sleep(next(delays))
                 continue
             self.stats.hook_runs[(name, "success")] += 1
             self.log.info("hook succeeded", extra={"hook": name, "hash": commit, "attempt": number})
+            self.succeeded[name] = commit
+            if all(self.succeeded.get(other) == commit for other in self.names):
+                self._unmark(commit)
             return
 
     async def _exec(self, commit: str, tree: Path) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 def pick(ls_remote: str, ref: str) -> tuple[str, str] | None:
-    """The full ref name and commit for ``ref`` (empty: HEAD) in ``ls-remote`` output.
+    """The full ref name and commit for ``ref`` (empty or ``HEAD``: the remote's HEAD, as in
+    git-sync, whose default ref is ``HEAD``) in ``ls-remote`` output.
 
     A short name prefers a branch to a tag, as git does, and an annotated tag is
     followed to its commit (the ``^{}`` line). ``None`` when the remote lacks it.
@@ -14,7 +15,7 @@ def pick(ls_remote: str, ref: str) -> tuple[str, str] | None:
         commit, _, name = line.partition("\t")
         if name:
             refs[name.strip()] = commit.strip()
-    if not ref:
+    if not ref or ref == "HEAD":
         candidates = ["HEAD"]
     elif ref.startswith("refs/"):
         candidates = [f"{ref}^{{}}", ref]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from sidecars.testing import HelperProcess
 
-from .support import Upstream, base_env, metric, until
+from .support import Upstream, base_env, metric, one_shot, published, until
 
 HOOK = """\
 n=$(cat "$COUNTER" 2>/dev/null || echo 0)
@@ -89,3 +90,48 @@ async def test_webhook_retries_with_the_hash_in_the_body(
         assert await metric(proc, "gitsync_hook_runs_total", hook="webhook", outcome="error") == 1
     body = json.dumps({"commit": upstream.head()}).encode()
     assert calls == [("PUT", "abc", body)] * 2
+
+
+def test_one_shot_exits_1_when_a_hook_fails_every_retry(tmp_path: Path, upstream: Upstream) -> None:
+    root = tmp_path / "root"
+    done = one_shot(base_env(root, upstream.url(), exec_hook="exit 3", hook_retries="1"))
+    assert done.returncode == 1, done.stderr
+    assert "the exec hook failed on every retry" in done.stderr
+    assert published(root) == upstream.head()
+    assert (root / ".gitsync" / "hooks" / upstream.head()).exists()
+
+    done = one_shot(base_env(root, upstream.url(), exec_hook="true"))
+    assert done.returncode == 0, done.stderr
+    assert not (root / ".gitsync" / "hooks" / upstream.head()).exists()
+
+
+SLOW_FIRST_RUN = """\
+echo "$GITSYNC_HASH" >> "$LOG"
+[ "$(wc -l < "$LOG")" -gt 1 ] || sleep 30
+"""
+
+
+async def test_a_hook_cut_short_by_a_crash_runs_at_the_next_start(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    log = tmp_path / "log"
+    script = tmp_path / "hook.sh"
+    script.write_text(SLOW_FIRST_RUN.replace("$LOG", str(log)))
+    root = tmp_path / "root"
+    env = base_env(root, upstream.url(), exec_hook=json.dumps(["/bin/sh", str(script)]))
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        await until(log.exists, what="the hook to start")
+        proc.send(signal.SIGKILL)
+        await proc.wait()
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+
+        async def succeeded() -> bool:
+            return (
+                await metric(proc, "gitsync_hook_runs_total", hook="exec", outcome="success") == 1
+            )
+
+        await until(succeeded, what="the interrupted hook to run again")
+    assert log.read_text().split() == [upstream.head()] * 2
+    assert not any((root / ".gitsync" / "hooks").iterdir())

@@ -118,3 +118,13 @@ async def test_full_history_with_depth_zero(tmp_path: Path, upstream: Upstream) 
             "--git-dir", str(root / ".gitsync" / "repo.git"), "rev-list", "--count", upstream.head()
         )
         assert count == "2"
+
+
+async def test_ref_head_means_the_remote_head(tmp_path: Path, upstream: Upstream) -> None:
+    root = tmp_path / "root"
+    async with HelperProcess("gitsync", base_env(root, upstream.url(), ref="HEAD")) as proc:
+        await proc.wait_ready()
+        assert published(root) == upstream.head()
+        head = upstream.commit({"README": "v2\n"})
+        upstream.push()
+        await until(lambda: published(root) == head, what="the next commit of HEAD")
