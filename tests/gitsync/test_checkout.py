@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from sidecars.testing import HelperProcess
 
-from .support import GitDaemon, base_env, git, make_upstream, published, until
+from .support import GitDaemon, Upstream, base_env, git, make_upstream, published, until
 
 
 @pytest.mark.parametrize("mode", ["recursive", "shallow", "off"])
@@ -60,3 +61,71 @@ async def test_sparse_checkout(tmp_path: Path, served: Path) -> None:
         await until(lambda: published(root) == head, what="the next commit")
         assert sorted(p.name for p in (root / "current").iterdir()) == ["docs"]
         assert sorted(p.name for p in (root / "current" / "docs").iterdir()) == ["b.md", "c.md"]
+
+
+async def test_relative_submodule_urls(tmp_path: Path, daemon: GitDaemon, served: Path) -> None:
+    make_upstream(served, "inner", {"inner.txt": "inner\n"})
+    top = make_upstream(served, "top", {"top.txt": "top\n"})
+    git("submodule", "add", "-q", "../inner.git", "sub", cwd=top.work)
+    top.commit({}, "add inner by a relative URL")
+    top.push()
+    root = tmp_path / "root"
+    async with HelperProcess("gitsync", base_env(root, daemon.url(top))) as proc:
+        await proc.wait_ready()
+        assert (root / "current" / "sub" / "inner.txt").read_text() == "inner\n"
+
+
+async def test_a_removed_submodule_leaves_nothing(
+    tmp_path: Path, daemon: GitDaemon, served: Path
+) -> None:
+    inner = make_upstream(served, "inner", {"inner.txt": "inner\n"})
+    top = make_upstream(served, "top", {"top.txt": "top\n"})
+    git("submodule", "add", "-q", daemon.url(inner), "sub", cwd=top.work)
+    first = top.commit({}, "add inner")
+    top.push()
+    root = tmp_path / "root"
+    async with HelperProcess("gitsync", base_env(root, daemon.url(top))) as proc:
+        await proc.wait_ready()
+        assert (root / "current" / "sub" / "inner.txt").is_file()
+        await until((root / ".gitsync" / "spare" / f"{first}.index").exists, what="the spare")
+        git("rm", "-q", "sub", cwd=top.work)
+        head = top.commit({}, "remove inner")
+        top.push()
+        await until(lambda: published(root) == head, what="the commit without the submodule")
+        assert sorted(p.name for p in (root / "current").iterdir()) == [".gitmodules", "top.txt"]
+
+
+async def test_what_readers_write_never_reaches_a_later_tree(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    first = upstream.commit({"app.py": "print(1)\n"})
+    upstream.push()
+    root = tmp_path / "root"
+    spare = root / ".gitsync" / "spare"
+    async with HelperProcess("gitsync", base_env(root, upstream.url())) as proc:
+        await proc.wait_ready()
+        assert published(root) == first
+        current = root / "current"
+        (current / "README").write_text("edited by a reader\n")
+        (current / "__pycache__").mkdir()
+        (current / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
+        (current / "notes.txt").write_text("mine\n")
+        await until((spare / f"{first}.index").exists, what="the spare")
+        second = upstream.commit({"app.py": "print(2)\n"})
+        upstream.push()
+        await until(lambda: published(root) == second, what="the second commit")
+        assert sorted(p.name for p in current.iterdir()) == ["README", "app.py"]
+        assert (current / "README").read_text() == "v1\n"
+
+        # a tree that does not equal its commit is never published, even from the spare
+        await until((spare / f"{second}.index").exists, what="the next spare")
+        (spare / second / "README").write_text("damaged\n")
+        (spare / second / "stray").write_text("x\n")
+        os.chmod(spare / second / "app.py", 0o755)
+        third = upstream.commit({"app.py": "print(3)\n"})
+        upstream.push()
+        await until(lambda: published(root) == third, what="the third commit")
+        assert sorted(p.name for p in current.iterdir()) == ["README", "app.py"]
+        assert (current / "README").read_text() == "v1\n"
+        assert not os.access(current / "app.py", os.X_OK)
+        assert any(e.get("msg") == "the spare tree did not work" for e in proc.logs)
