@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Literal
 
 from .repository import GitFailed, Repository
 
-__all__ = ["Checkout", "Mismatch"]
+__all__ = ["Checkout", "Extra", "Mismatch"]
+
+Extra = Literal["refuse", "remove", "allow"]
+"""What ``verify`` does with paths a tree has beyond its commit."""
 
 _SHOWN = 5
 """Paths named in a mismatch message: enough to see what went wrong."""
@@ -46,13 +50,11 @@ class Checkout:
             self.update_submodules(tree, index, deadline)
 
     def advance(self, base: str, commit: str, tree: Path, index: Path, deadline: float) -> None:
-        """Move a private checkout of ``base`` to ``commit``, writing only what changed, and
-        delete what git leaves behind (the directory of a removed submodule)."""
+        """Move a private checkout of ``base`` to ``commit``, writing only what changed.
+        What git leaves behind (a removed submodule's directory) goes in ``verify``."""
         self.repo.run(
             ["read-tree", "-m", "-u", base, commit], deadline=deadline, work_tree=tree, index=index
         )
-        for name in self.untracked(tree, index, deadline):
-            _remove(tree / name)
         self.update_submodules(tree, index, deadline)
 
     def update_submodules(self, tree: Path, index: Path, deadline: float) -> None:
@@ -65,21 +67,12 @@ class Checkout:
             args.append(f"--depth={self.depth}")
         self.repo.run(args, deadline=deadline, work_tree=tree, index=index, cwd=tree)
 
-    def untracked(self, tree: Path, index: Path, deadline: float) -> list[str]:
-        """Paths in ``tree`` that its index does not know (a directory once, with a slash)."""
-        out = self.repo.run(
-            ["ls-files", "--others", "--directory", "-z"],
-            deadline=deadline,
-            work_tree=tree,
-            index=index,
-        )
-        return [name for name in out.split("\0") if name]
-
     def verify(
-        self, commit: str, tree: Path, index: Path, deadline: float, *, extra_ok: bool = False
+        self, commit: str, tree: Path, index: Path, deadline: float, *, extra: Extra = "refuse"
     ) -> None:
-        """Raise ``Mismatch`` unless ``tree`` holds exactly ``commit``. ``extra_ok`` allows
-        untracked files: readers may write into a published tree and that is no damage."""
+        """Raise ``Mismatch`` unless ``tree`` holds exactly ``commit``. Paths the index does
+        not know are refused, removed (a private tree: git's leftovers), or allowed (readers
+        may write into a published tree: no damage to it)."""
         changed = self.repo.run(
             ["diff-index", "--cached", "--name-only", "-z", commit],
             deadline=deadline,
@@ -88,16 +81,26 @@ class Checkout:
         )
         if changed:
             raise Mismatch(_message("index differs from the commit", changed.split("\0")))
-        status, stale = self.repo.probe(
-            ["update-index", "--refresh"], deadline=deadline, work_tree=tree, index=index
+        # one walk: modified or deleted files (git hashes those whose stat data it cannot
+        # trust, so a touched file is no mismatch) and untracked paths, tagged C, R and ?
+        listing = self.repo.run(
+            ["ls-files", "-z", "-t", "--modified", "--deleted", "--others", "--directory"],
+            deadline=deadline,
+            work_tree=tree,
+            index=index,
         )
-        if status != 0:
-            names = [line.rpartition(":")[0] or line for line in stale.splitlines()]
-            raise Mismatch(_message("files differ from the commit", names))
-        if not extra_ok:
-            extra = self.untracked(tree, index, deadline)
-            if extra:
-                raise Mismatch(_message("files not in the commit", extra))
+        differ: list[str] = []
+        untracked: list[str] = []
+        for entry in filter(None, listing.split("\0")):
+            tag, _, name = entry.partition(" ")
+            (untracked if tag == "?" else differ).append(name)
+        if differ:
+            raise Mismatch(_message("files differ from the commit", sorted(set(differ))))
+        if untracked and extra == "refuse":
+            raise Mismatch(_message("files not in the commit", untracked))
+        if extra == "remove":
+            for name in untracked:
+                _remove(tree / name)
 
 
 def _message(what: str, names: list[str]) -> str:

@@ -97,7 +97,7 @@ class GitSyncCollector(Collector):
             commands.add_metric([command], count)
         builds = CounterMetricFamily(
             "gitsync_tree_builds",
-            "Trees built, by method: spare (prepared copy), copy, full checkout.",
+            "Trees built, by method: reuse, spare (private checkout moved forward), full checkout.",
             labels=["method"],
         )
         for method, count in sorted(s.tree_builds.items()):

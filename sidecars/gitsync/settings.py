@@ -48,7 +48,7 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
     )
     ref: str = setting(
         default="",
-        help="Branch, tag, full ref or full commit hash to publish; empty means the remote HEAD",
+        help="Branch, tag, full ref or full commit hash to publish; empty or HEAD: the remote HEAD",
     )
     depth: int = setting(default=1, help="Commits of history to fetch; 0 fetches all of it")
     period: Duration = setting(default="10s", help="Time between two polls of the remote")
@@ -80,7 +80,7 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
     )
     spare_tree: bool = setting(
         default=True,
-        help="Keep a ready copy of the published tree so the next commit only writes what changed",
+        help="Keep a private checkout of the published commit so the next one only writes changes",
     )
     staleness: Duration = setting(
         default="0",

@@ -186,7 +186,14 @@ class Sync:
     def _in_background(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        """Background work (spare, gc, cleanup) only saves time later: a failure of it, a
+        full disk say, is logged and the next sync does without, never a crash."""
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.log.warning("background work failed", extra={"error": str(task.exception())})
 
     async def _gc(self) -> None:
         deadline = time.monotonic() + float(self.settings.sync_timeout)

@@ -155,7 +155,9 @@ class Trees:
                 self.repo.run(["read-tree", commit], deadline=deadline, index=fresh)
                 os.replace(fresh, index)
             # readers may have written into the tree the link shows: no damage to its files
-            self.checkout.verify(commit, tree, index, deadline, extra_ok=shown)
+            self.checkout.verify(
+                commit, tree, index, deadline, extra="allow" if shown else "refuse"
+            )
         except Mismatch as exc:
             self.log.warning("not reusing a tree", extra={"hash": commit, "reason": str(exc)})
             self.discard(commit)
@@ -173,7 +175,7 @@ class Trees:
         os.rename(spare_tree, tree)
         try:
             self.checkout.advance(base, commit, tree, index, deadline)
-            self.checkout.verify(commit, tree, index, deadline)
+            self.checkout.verify(commit, tree, index, deadline, extra="remove")
         except GitFailed as exc:
             self.log.warning("the spare tree did not work", extra={"reason": str(exc)})
             _clear(tree)
@@ -205,7 +207,7 @@ class Trees:
             return None
         try:
             self.checkout.verify(
-                commit, self.tree(commit), self.index(commit), deadline, extra_ok=True
+                commit, self.tree(commit), self.index(commit), deadline, extra="allow"
             )
         except Mismatch as exc:
             self.discard(commit)
