@@ -7,8 +7,9 @@ there (edits, ``__pycache__``) never reaches a later tree. Every tree is verifie
 is published: its index equals the commit, its files equal the index (contents, modes,
 symlinks; git hashes only files whose stat data it cannot trust) and nothing else is there.
 
-On a 5,000-file repository a one-file commit from the spare took a median 46 ms (poll,
-fetch, checkout, publish) before verification existed; see the README for the cost now.
+The check costs one walk of the tree (``git ls-files`` stats every file, hashes none it
+can trust) and one ``git diff-index``: on a 5,000-file repository a one-file commit went
+from a median 50 ms (poll to publish, unverified) to 71 ms, same machine, same run.
 """
 
 from __future__ import annotations

@@ -217,10 +217,10 @@ class Sync:
         if made is None:
             return
         await _after_racy_window(time.time())
-        if not await asyncio.to_thread(self.trees.refresh_spare, made, deadline):
+        if not await asyncio.to_thread(self.trees.spare.refresh, made, deadline):
             return
         async with self.lock:
-            await asyncio.to_thread(self.trees.keep_spare, commit, made)
+            await asyncio.to_thread(self.trees.spare.keep, commit, made, self.trees.current)
 
     def _measure_soon(self) -> None:
         """Walk the root for its size once things calm down, not on every publish of a burst."""

@@ -30,6 +30,7 @@ from pathlib import Path
 from .checkout import Checkout, Mismatch
 from .leftovers import is_leftover
 from .repository import GitFailed, Repository
+from .spare import Made, Spare
 
 __all__ = ["Trees"]
 
@@ -59,6 +60,7 @@ class Trees:
         self.temp_link = root / f".{link}.tmp"
         self.repo = repo
         self.checkout = Checkout(repo, submodules=submodules, depth=depth)
+        self.spare = Spare(self.spares, repo, self.checkout, _clear)
         self.log = log
         self.on_build = on_build
         self.current: str | None = None
@@ -168,11 +170,8 @@ class Trees:
         base = self.current
         if base is None or not self.complete(base):
             return None
-        spare_tree, spare_index = self.spares / base, self.spares / f"{base}.index"
-        if not (spare_index.is_file() and spare_tree.is_dir()):
+        if not self.spare.take(base, tree, index):
             return None
-        os.rename(spare_index, index)
-        os.rename(spare_tree, tree)
         try:
             self.checkout.advance(base, commit, tree, index, deadline)
             self.checkout.verify(commit, tree, index, deadline, extra="remove")
@@ -270,50 +269,9 @@ class Trees:
             return False
         return True
 
-    def make_spare(self, commit: str, deadline: float) -> tuple[Path, Path] | None:
-        """Check ``commit`` out afresh into a private place (never a copy of the published
-        tree), so the next commit starts from it without a checkout on its critical path.
-        Submodules are left out: each new tree updates them itself."""
-        if not self.complete(commit):
-            return None
-        work, index = self.spares / f".tmp-{commit}", self.spares / f".tmp-{commit}.index"
-        _clear(work)
-        _clear(index)
-        try:
-            self.checkout.fresh(commit, work, index, deadline, submodules=False)
-        except (GitFailed, OSError):
-            _clear(work)
-            _clear(index)
-            return None
-        return work, index
-
-    def refresh_spare(self, made: tuple[Path, Path], deadline: float) -> bool:
-        """Record stat data git trusts (run a second after the checkout), so moving the
-        spare forward hashes only the files the next commit changes."""
-        work, index = made
-        try:
-            self.repo.run(
-                ["update-index", "-q", "--refresh"], deadline=deadline, work_tree=work, index=index
-            )
-        except (GitFailed, OSError):
-            _clear(work)
-            _clear(index)
-            return False
-        return True
-
-    def keep_spare(self, commit: str, made: tuple[Path, Path]) -> bool:
-        """Install a finished spare if ``commit`` is still published; else discard it."""
-        work, index = made
-        if commit != self.current:
-            _clear(work)
-            _clear(index)
-            return False
-        for entry in self.spares.iterdir():
-            if entry not in (work, index):
-                _clear(entry)
-        os.rename(work, self.spares / commit)
-        os.rename(index, self.spares / f"{commit}.index")
-        return True
+    def make_spare(self, commit: str, deadline: float) -> Made | None:
+        """A new spare for the published ``commit`` (see ``spare.py``)."""
+        return self.spare.make(commit, deadline) if self.complete(commit) else None
 
     def disk_bytes(self) -> int:
         """Bytes allocated under the root's .gitsync directory (what this helper owns)."""
