@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import git
 
@@ -60,13 +61,6 @@ class Repository:
         if status != 0:
             raise GitFailed(_reason(args[0], err, status))
         return out
-
-    def probe(
-        self, args: Sequence[str], *, deadline: float, work_tree: Path, index: Path
-    ) -> tuple[int, str]:
-        """Run a git command whose exit status is an answer, not a failure: (status, stdout)."""
-        status, out, _ = self._execute(args, deadline, work_tree, index, None)
-        return status, out
 
     def _execute(
         self,
@@ -135,12 +129,13 @@ class Repository:
         against the default remote's URL, and without one against the local directory.
         It goes in the repository's config file, not the environment, which submodule
         clones inherit and would then fetch from the superproject's URL."""
+        url = _without_password(self.url)
         try:
             known = self.run(["config", "--get", "remote.origin.url"], deadline=deadline)
         except GitFailed:
             known = ""
-        if known != self.url:
-            self.run(["config", "remote.origin.url", self.url], deadline=deadline)
+        if known != url:
+            self.run(["config", "remote.origin.url", url], deadline=deadline)
 
     def reset(self, deadline: float) -> None:
         """Throw the repository away and start again: the cure for local corruption."""
@@ -185,6 +180,17 @@ class Repository:
             tmp = path.with_suffix(".tmp")
             tmp.write_text(text)
             os.replace(tmp, path)
+
+
+def _without_password(url: str) -> str:
+    """The URL as written to disk, where readers of the volume can see it: a password in it
+    is left out (the credential helper or GITSYNC_PASSWORD supplies one)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
 
 
 def _is_hash(text: str) -> bool:

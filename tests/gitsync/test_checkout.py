@@ -98,6 +98,7 @@ async def test_a_removed_submodule_leaves_nothing(
 async def test_what_readers_write_never_reaches_a_later_tree(
     tmp_path: Path, upstream: Upstream
 ) -> None:
+    (upstream.work / "link").symlink_to("README")
     first = upstream.commit({"app.py": "print(1)\n"})
     upstream.push()
     root = tmp_path / "root"
@@ -114,7 +115,7 @@ async def test_what_readers_write_never_reaches_a_later_tree(
         second = upstream.commit({"app.py": "print(2)\n"})
         upstream.push()
         await until(lambda: published(root) == second, what="the second commit")
-        assert sorted(p.name for p in current.iterdir()) == ["README", "app.py"]
+        assert sorted(p.name for p in current.iterdir()) == ["README", "app.py", "link"]
         assert (current / "README").read_text() == "v1\n"
 
         # a tree that does not equal its commit is never published, even from the spare
@@ -122,10 +123,13 @@ async def test_what_readers_write_never_reaches_a_later_tree(
         (spare / second / "README").write_text("damaged\n")
         (spare / second / "stray").write_text("x\n")
         os.chmod(spare / second / "app.py", 0o755)
+        (spare / second / "link").unlink()
+        (spare / second / "link").symlink_to("app.py")
         third = upstream.commit({"app.py": "print(3)\n"})
         upstream.push()
         await until(lambda: published(root) == third, what="the third commit")
-        assert sorted(p.name for p in current.iterdir()) == ["README", "app.py"]
+        assert sorted(p.name for p in current.iterdir()) == ["README", "app.py", "link"]
         assert (current / "README").read_text() == "v1\n"
         assert not os.access(current / "app.py", os.X_OK)
+        assert os.readlink(current / "link") == "README"
         assert any(e.get("msg") == "the spare tree did not work" for e in proc.logs)
