@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -38,6 +40,49 @@ async def test_a_lock_left_by_a_killed_git_does_not_wedge_the_commit(
         assert (root / "current" / "README").read_text() == "v2\n"
         assert not lock.exists()
         assert not (objects / "tmp_obj_Zq2x9a").exists()
+        assert any(e.get("msg") == "removed what a killed git process left" for e in proc.logs)
+
+
+def _kill_git_child(parent: int, command: str, timeout: float) -> bool:
+    """SIGKILL the first ``git <command>`` whose parent is ``parent``, as the OOM killer
+    would; false if none ran within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == parent and argv[:2] == [b"git", command.encode()]:
+                os.kill(int(entry.name), signal.SIGKILL)
+                return True
+    return False
+
+
+async def test_git_killed_mid_checkout_does_not_wedge_the_commit(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    root = tmp_path / "root"
+    env = base_env(root, upstream.url(), max_backoff="200ms", spare_tree="false")
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        assert proc.process is not None
+        for attempt in range(5):
+            files: dict[str, str | None] = {
+                f"d{i % 20}/f{i}": f"{attempt} {i}\n" for i in range(3000)
+            }
+            head = upstream.commit(files)
+            upstream.push()
+            killed = await asyncio.to_thread(_kill_git_child, proc.process.pid, "read-tree", 20)
+            assert killed, "no checkout ran"
+            await until(lambda h=head: published(root) == h, what="the commit after the kill")
+            if any(e.get("msg") == "sync failed" for e in proc.logs):
+                break
+        else:
+            pytest.fail("the checkout always finished before it could be killed")
         assert any(e.get("msg") == "removed what a killed git process left" for e in proc.logs)
 
 
