@@ -176,6 +176,8 @@ class Sync:
             )
 
     def _after_publish(self, commit: str) -> None:
+        if any(self.trees.trash.iterdir()):  # a tree found damaged or unusable on the way
+            self._in_background(self._empty_trash())
         if time.monotonic() - self.last_gc >= _GC_EVERY:
             self.last_gc = time.monotonic()
             self._in_background(self._gc())

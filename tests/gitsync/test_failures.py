@@ -162,7 +162,10 @@ async def test_a_deleted_published_tree_is_built_again(tmp_path: Path, upstream:
     assert (root / "current" / "README").read_text() == "v1\n"
 
     (tree / "README").unlink()
-    done = one_shot(base_env(root, upstream.url()))
-    assert done.returncode == 0, done.stderr
-    assert (root / "current" / "README").read_text() == "v1\n"
-    assert "the published tree is damaged" in done.stderr
+    async with HelperProcess("gitsync", base_env(root, upstream.url())) as proc:
+        await proc.wait_ready()
+        assert (root / "current" / "README").read_text() == "v1\n"
+        assert any(
+            e.get("msg") == "the published tree is damaged; building it again" for e in proc.logs
+        )
+        await until(lambda: not any((root / ".gitsync" / "trash").iterdir()), what="trash emptied")
