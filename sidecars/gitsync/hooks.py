@@ -68,6 +68,7 @@ class Hooks:
 
     @property
     def names(self) -> list[str]:
+        """The configured hooks: a commit's marker goes once each of them succeeded."""
         names = []
         if self.settings.exec_hook is not None:
             names.append("exec")
@@ -78,6 +79,8 @@ class Hooks:
     def resume(self, published: str | None, tree: Path | None) -> str | None:
         """At start: run the hooks a crash or restart interrupted for the published commit;
         forget markers of commits no longer published. Returns the commit resumed, if any."""
+        for entry in self.markers.glob(".*.tmp"):  # a marker whose write was cut short
+            entry.unlink(missing_ok=True)
         waiting = pending(self.markers)
         for commit in waiting - {published}:
             self._unmark(commit)
@@ -92,10 +95,6 @@ class Hooks:
     def _unmark(self, commit: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.markers / commit).unlink()
-
-    @property
-    def configured(self) -> bool:
-        return self.settings.exec_hook is not None or self.settings.webhook_url is not None
 
     def notify(self, commit: str, tree: Path) -> None:
         """Start the hooks for ``commit``, superseding any still retrying an older one."""
