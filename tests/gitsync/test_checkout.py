@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 
+from sidecars.gitsync.metrics import GitSyncStats
+from sidecars.gitsync.repository import Repository
 from sidecars.testing import HelperProcess
 
 from .support import GitDaemon, Upstream, base_env, git, make_upstream, published, until
@@ -133,3 +136,12 @@ async def test_what_readers_write_never_reaches_a_later_tree(
         assert not os.access(current / "app.py", os.X_OK)
         assert os.readlink(current / "link") == "README"
         assert any(e.get("msg") == "the spare tree did not work" for e in proc.logs)
+
+
+def test_the_origin_url_on_disk_has_no_password(tmp_path: Path) -> None:
+    url = "https://robot:t0ken@git.example.invalid/org/repo.git"
+    repo = Repository(tmp_path / "repo.git", url, {}, 1, GitSyncStats())
+    repo.ensure(time.monotonic() + 30)
+    config = (tmp_path / "repo.git" / "config").read_text()
+    assert "url = https://robot@git.example.invalid/org/repo.git" in config
+    assert "t0ken" not in config
