@@ -49,6 +49,7 @@ class Head:
     """
 
     __slots__ = (
+        "authority",
         "body",
         "close",
         "codings",
@@ -60,6 +61,7 @@ class Head:
         "host",
         "length",
         "low",
+        "path",
         "raw",
         "size",
         "status",
@@ -82,6 +84,8 @@ class Head:
         self.codings: list[bytes] | None = None  # Transfer-Encoding, lower-case
         self.upgrade = b""  # Upgrade header value, lower-case
         self.host: bytes | None = None  # lower-case
+        self.authority = b""  # an absolute-form target's authority, lower-case
+        self.path = b""  # the target's path and query: what routes a request
         self.forwarded = False  # an X-Forwarded-For line was seen
         self.hop = 0
         # where a Connection line holding just keep-alive or close starts (its CRLF) and ends
@@ -98,6 +102,22 @@ class Head:
         start += len(lower) + 3
         end = self.low.find(b"\r\n", start)
         return self.raw[start : end if end >= 0 else len(self.raw)].strip()
+
+    def get_all(self, lower: bytes) -> bytes | None:
+        """Every line of header ``lower`` combined into one value, as RFC 9110 5.3 reads a
+        repeated field; ``None`` when there is none."""
+        if not self.low:
+            self.low = self.raw.lower()
+        values = []
+        start = self.low.find(b"\r\n" + lower + b":")
+        while start >= 0:
+            start += len(lower) + 3
+            end = self.low.find(b"\r\n", start)
+            value = self.raw[start : end if end >= 0 else len(self.raw)].strip(b" \t")
+            if value:
+                values.append(value)
+            start = self.low.find(b"\r\n" + lower + b":", end) if end >= 0 else -1
+        return b", ".join(values) if values else None
 
     def without(self, pattern: re.Pattern[bytes], hop_only: bool = False) -> bytes:
         """``raw`` without the header lines ``pattern`` matches, nor those Connection names.
@@ -152,13 +172,14 @@ def read_head(data: bytes, request: bool) -> Head | None:
 
 
 def _scan(data: bytes, request: bool, whole: bool) -> Head | None:
-    """One pass over the bytes, reading only the few fields that matter to a proxy.
+    """One pass over the bytes, reading only the few fields that matter to a proxy, and
+    checking every byte against RFC 9112's grammar on the way.
 
     Whatever two parsers could read two ways is refused: a bare CR or LF (a server may end
-    lines there), a folded line, whitespace before the colon of a field read here, a
-    transfer coding other than a final ``chunked`` and, in a request (which may go on a
-    pooled connection), a second Host. A byte loop, as compiled it costs less than the
-    method calls and regular expression it replaces.
+    lines there), a control byte, a folded line, whitespace before a colon, a transfer
+    coding other than a final ``chunked`` and, in a request (which may go on a pooled
+    connection), a second Host. A byte loop with a table lookup per byte: compiled, it
+    costs less than the method calls and regular expressions that would do the same.
     """
     size: i64 = len(data)
     head: Head | None = None
@@ -167,9 +188,10 @@ def _scan(data: bytes, request: bool, whole: bool) -> Head | None:
     colon: i64 = -1
     sp1: i64 = -1
     sp2: i64 = -1
+    allowed: i64 = _IN_TARGET if request else _IN_STATUS
     while i < size:
         c: i64 = data[i]
-        if c > _COLON:
+        if _BYTES[c] & allowed:
             i += 1
             continue
         if c == _CR:
@@ -186,17 +208,20 @@ def _scan(data: bytes, request: bool, whole: bool) -> Head | None:
             i += 2
             line = i
             colon = -1
+            allowed = _IN_NAME
             continue
-        if c == _COLON:
-            if colon < 0:
-                colon = i
-        elif c == _LF:
-            raise BadMessage("bare CR or LF in the head")
-        elif c == _SP and head is None:
+        if head is None:
+            if c != _SP or (sp2 >= 0 and request):
+                raise BadMessage(_bad_byte(c, "the start line"))
             if sp1 < 0:
                 sp1 = i
             elif sp2 < 0:
                 sp2 = i
+        elif c == _COLON and colon < 0 and i > line:
+            colon = i
+            allowed = _IN_VALUE
+        else:
+            raise BadMessage(_bad_byte(c, "a field value" if colon >= 0 else "a field name"))
         i += 1
     if not whole:
         return None
@@ -205,6 +230,41 @@ def _scan(data: bytes, request: bool, whole: bool) -> Head | None:
     elif line < size:
         _field(head, data, line, colon, size, request)
     return _finish(head, data, size, size, request)
+
+
+def _bad_byte(c: int, where: str) -> str:
+    if c == _LF:
+        return "bare CR or LF in the head"
+    if c in (_SP, _HT):
+        return f"whitespace in {where}"
+    return f"byte 0x{c:02x} not allowed in {where}"
+
+
+# what each byte may be, by bit: in a field name (a token), a field value (with its spaces),
+# a request line, a status line
+_IN_NAME: Final = 1
+_IN_VALUE: Final = 2
+_IN_TARGET: Final = 4
+_IN_STATUS: Final = 8
+_TCHAR: Final = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BYTES: Final = bytes(
+    (_IN_NAME if c in _TCHAR else 0)
+    | (_IN_VALUE if c == 9 or 32 <= c <= 126 or c >= 128 else 0)
+    | (_IN_TARGET if 33 <= c <= 126 else 0)
+    | (_IN_STATUS if c == 9 or 33 <= c <= 126 or c >= 128 else 0)
+    for c in range(256)
+)
+_TOKEN: Final = b"[!#$%&'*+\\-.^_`|~0-9A-Za-z]+"
+# the same grammar as _BYTES, for the interpreted reader
+_REQUEST_HEAD: Final = re.compile(
+    _TOKEN + b" [!-~]+ HTTP/1\\.[01](?:\r\n" + _TOKEN + b":[\t -~\x80-\xff]*)*"
+)
+_RESPONSE_HEAD: Final = re.compile(
+    b"HTTP/1\\.[01] [!-~\x80-\xff]*(?: [\t -~\x80-\xff]*)?(?:\r\n"
+    + _TOKEN
+    + b":[\t -~\x80-\xff]*)*"
+)
+FIELD_LINE: Final = re.compile(_TOKEN + b":[\t -~\x80-\xff]*")
 
 
 _KINDS: Final = {
@@ -235,12 +295,16 @@ def _scan_interpreted(data: bytes, request: bool, whole: bool) -> Head | None:
     else:
         end = data.find(b"\r\n\r\n")
         if end < 0:
+            if has_bare_lf(data):
+                raise BadMessage("bare CR or LF in the head")
             return None
         raw = data[:end]
         size = end + 4
     lines = raw.count(b"\r\n")
     if raw.count(b"\n") != lines or raw.count(b"\r") != lines:
         raise BadMessage("bare CR or LF in the head")
+    if (_REQUEST_HEAD if request else _RESPONSE_HEAD).fullmatch(raw) is None:
+        raise BadMessage("a line of the head breaks HTTP/1.1's grammar")
     eol = raw.find(b"\r\n")
     first = (raw if eol < 0 else raw[:eol]).split(b" ", 2)
     if len(first) == 2 and not request:
@@ -281,6 +345,8 @@ def _first_line(first: list[bytes], request: bool) -> Head:
     version = first[2] if request else first[0]
     if version != b"HTTP/1.1" and version != b"HTTP/1.0":
         raise BadMessage("unsupported HTTP version")
+    if request and (not first[1] or _TOKEN_RE.fullmatch(first[0]) is None):
+        raise BadMessage("bad request line")
     head = Head(first, version)
     if not request:
         code = first[1]
@@ -293,19 +359,11 @@ def _first_line(first: list[bytes], request: bool) -> Head:
 
 def _field(head: Head, data: bytes, start: i64, colon: i64, end: i64, request: bool) -> None:
     """One header line, ``data[start:end]``, whose first colon is at ``colon``."""
-    c: i64 = data[start]
-    if c in (_SP, _HT):
-        raise BadMessage("folded header line")
     if colon < 0:
-        return
-    stop: i64 = colon
-    while stop > start and data[stop - 1] in (_SP, _HT):
-        stop -= 1
-    kind = _kind(data, start, stop - start)
+        raise BadMessage("a header line without a colon")
+    kind = _kind(data, start, colon - start)
     if not kind:
         return
-    if stop != colon:
-        raise BadMessage("space before a colon")
     value: i64 = colon + 1
     while value < end and data[value] in (_SP, _HT):
         value += 1
@@ -325,8 +383,8 @@ def _apply(
     proxy may cut out as a whole."""
     if kind == _LENGTH:
         length = _digits(data, value, tail)
-        if head.body == "length" and length != head.length:
-            raise BadMessage("conflicting Content-Length")
+        if head.body == "length":  # even the same value twice: some parsers refuse it
+            raise BadMessage("more than one Content-Length")
         head.body = "length"
         head.length = length
     elif kind == _HOST:
@@ -426,6 +484,11 @@ def _finish(head: Head, data: bytes, end: i64, size: i64, request: bool) -> Head
     """The head ends at ``end``, its blank line at ``size``: decide how its body ends."""
     head.raw = data if end == len(data) else data[:end]
     head.size = size
+    if head.tokens and not head.tokens.isdisjoint(_FRAMING):
+        # dropping such a field as hop-by-hop would leave its body to be read as a message
+        raise BadMessage("Connection names a field that frames or routes the message")
+    if request:
+        _target(head)
     if head.version == b"HTTP/1.1":
         head.close = b"close" in head.tokens
     else:
@@ -443,6 +506,8 @@ def _finish(head: Head, data: bytes, end: i64, size: i64, request: bool) -> Head
         if not codings or codings.count(b"chunked") > 1:
             raise BadMessage("bad Transfer-Encoding")
         if codings[-1] == b"chunked":
+            if request and len(codings) > 1:  # a coding few servers could decode
+                raise BadMessage("Transfer-Encoding other than chunked in a request")
             head.body = "chunked"
         elif request:
             raise BadMessage("Transfer-Encoding without a final chunked")
@@ -456,6 +521,59 @@ def _finish(head: Head, data: bytes, end: i64, size: i64, request: bool) -> Head
     elif not request:
         head.body = "eof"
     return head
+
+
+def _target(head: Head) -> None:
+    """Check the request target's form against the method, and find the path that routes
+    it: origin-form, absolute-form (whose authority is the Host), authority-form for
+    CONNECT, asterisk-form for OPTIONS. An HTTP/1.1 request must name its Host."""
+    method, target = head.first[0], head.first[1]
+    if b"#" in target:
+        raise BadMessage("a fragment in the request target")
+    if method == b"CONNECT":
+        if _AUTHORITY.fullmatch(target) is None:
+            raise BadMessage("CONNECT needs a host:port target")
+        if head.body != "none" or head.codings is not None:
+            raise BadMessage("CONNECT with a body")
+        head.path = b""
+    elif target[0] == 47:  # "/"
+        head.path = target
+    elif target == b"*":
+        if method != b"OPTIONS":
+            raise BadMessage("asterisk-form target outside OPTIONS")
+        head.path = target
+    else:
+        match = _ABSOLUTE.fullmatch(target)
+        if match is None:
+            raise BadMessage("bad request target")
+        authority = match[1].lower()
+        if head.host is not None and head.host != authority:
+            raise BadMessage("Host differs from the target's authority")
+        head.authority = authority
+        path = match[2] or b"/"
+        head.path = path if path[0] == 47 else b"/" + path
+        return
+    if head.host is None:
+        if head.version == b"HTTP/1.1":
+            raise BadMessage("HTTP/1.1 request without Host")
+    elif _HOST_VALUE.fullmatch(head.host) is None:
+        raise BadMessage("bad Host")
+
+
+_FRAMING: Final = frozenset((b"content-length", b"transfer-encoding", b"host"))
+_TOKEN_RE: Final = re.compile(_TOKEN)
+_HOST_PART: Final = b"(?:\\[[0-9a-f:.]+\\]|[a-z0-9\\-._~%!$&'()*+;=]*)(?::[0-9]*)?"
+_HOST_VALUE: Final = re.compile(_HOST_PART)
+_AUTHORITY: Final = re.compile(b"(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9\\-._~%!$&'()*+;=]+):[0-9]+")
+_ABSOLUTE: Final = re.compile(b"(?i:https?)://(" + _HOST_PART + b")([/?][!-~]*)?", re.IGNORECASE)
+
+
+def has_bare_lf(data: bytes) -> bool:
+    """Whether a head still arriving already holds a CR or LF outside a CRLF (a CR last may
+    yet be followed by its LF)."""
+    pairs = data.count(b"\r\n")
+    crs = data.count(b"\r") - (data[-1:] == b"\r")
+    return data.count(b"\n") != pairs or crs != pairs
 
 
 # compiled, the byte loop; interpreted, the C calls (a module global, so tests can pick one)
@@ -527,6 +645,11 @@ class Chunked:
                 self.remaining -= len(line) + 2
                 if self.remaining < 0:
                     raise BadMessage("trailer too large")
+                if FIELD_LINE.fullmatch(line) is None:
+                    raise BadMessage("bad trailer line")
+                name = line[: line.find(b":")].lower()
+                if name in _NOT_TRAILERS:
+                    raise BadMessage("a trailer that frames or routes the message")
         return pos
 
 
@@ -535,4 +658,15 @@ _DATA: Final = 1
 _DATA_END: Final = 2
 _TRAILER: Final = 3
 _MAX_LINE: Final = 4096
-_CHUNK_SIZE: Final = re.compile(rb"([0-9a-fA-F]{1,15})[ \t]*(?:;[^\r\n]*)?")
+# a size, then chunk extensions: ;name[=token or quoted-string]. Whitespace around them
+# (RFC 9112's BWS) is refused: llhttp refuses it, so a server behind may read the body apart
+_CHUNK_SIZE: Final = re.compile(
+    b"([0-9a-fA-F]{1,15})(?:;"
+    + _TOKEN
+    + b"(?:=(?:"
+    + _TOKEN
+    + b'|"(?:[\\t !#-\\[\\]-~\\x80-\\xff]|\\\\[\\t -~\\x80-\\xff])*"))?)*'
+)
+# fields that frame or route a message: a server that merges trailers into the head
+# would read them there (llhttp refuses a Content-Length trailer outright)
+_NOT_TRAILERS: Final = frozenset((b"content-length", b"transfer-encoding", b"host", b"connection"))

@@ -25,12 +25,17 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
     Host when missing, X-Forwarded-For, and the Upgrade asked for; always HTTP/1.1."""
     extra = cluster.request_add
     if head.host is None:
-        connect = head.first[0] == b"CONNECT"  # its target is the authority Host names
-        extra += b"\r\nHost: " + (
-            head.first[1] if connect else (cluster.settings.tls_server_name or "localhost").encode()
-        )
+        # only an HTTP/1.0 request, or one whose absolute-form target names the authority
+        if head.authority:
+            host = head.authority
+        elif head.first[0] == b"CONNECT":
+            host = head.first[1]
+        else:
+            host = (cluster.settings.tls_server_name or "localhost").encode()
+        extra += b"\r\nHost: " + host
     if cluster.x_forwarded_for:
-        forwarded = head.get(b"x-forwarded-for") if head.forwarded else None
+        # every line of it: a front proxy appends its own line after the client's
+        forwarded = head.get_all(b"x-forwarded-for") if head.forwarded else None
         chain = peer_ip if forwarded is None else forwarded + b", " + peer_ip
         extra += b"\r\nX-Forwarded-For: " + chain
     if upgrade:
@@ -44,10 +49,16 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
 
 
 def response_head(
-    head: Head, cluster: Cluster, status: int, keep_alive: bool, dechunk: bool = False
+    head: Head,
+    cluster: Cluster,
+    status: int,
+    keep_alive: bool,
+    dechunk: bool = False,
+    legacy: bool = False,
 ) -> bytes:
     """The response head for the client, by the same rules; a 101 keeps its Upgrade.
-    ``dechunk``: the body goes out decoded, so Transfer-Encoding goes too."""
+    ``dechunk``: the body goes out decoded, so Transfer-Encoding goes too. ``legacy``: the
+    client spoke HTTP/1.0, which closes unless told to keep the connection."""
     removes = cluster.response_removes
     raw = head.without(cluster.response_strip, not removes) if head.hop or removes else head.raw
     if dechunk:
@@ -61,14 +72,21 @@ def response_head(
         extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + (head.get(b"upgrade") or b"")
     elif not keep_alive:
         extra += b"\r\nConnection: close"
+    elif legacy:
+        extra += b"\r\nConnection: keep-alive"
     return raw + extra + b"\r\n\r\n"
 
 
-def error_response(status: int) -> bytes:
-    """A short plain-text answer that closes the connection."""
+def error_response(status: int, close: bool = True, legacy: bool = False) -> bytes:
+    """A short plain-text answer; it closes the connection unless the client's framing is
+    intact (``close`` False), as after an upstream that failed."""
     reason = _REASONS[status]
     body = f"{status} {reason}\n".encode()
-    return (
-        b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
-        b"Connection: close\r\n\r\n%s" % (status, reason.encode(), len(body), body)
+    connection = b"close" if close else b"keep-alive" if legacy else b""
+    return b"HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s\r\n%s" % (
+        status,
+        reason.encode(),
+        len(body),
+        b"Connection: " + connection + b"\r\n" if connection else b"",
+        body,
     )

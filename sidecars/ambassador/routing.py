@@ -19,10 +19,10 @@ def route(listener: Listener, head: Head) -> Cluster | None:
     routes = listener.routes
     if not routes:
         return listener.cluster
-    host = head.host or b""
+    host = head.host or head.authority
     host = host[: host.find(b"]") + 1] if host.startswith(b"[") else host.split(b":", 1)[0]
     name = host.decode("latin-1")
-    path = head.first[1].decode("latin-1")
+    path = head.path.decode("latin-1")
     for prefix, route_host, cluster in routes:
         if (not route_host or route_host == name) and path.startswith(prefix):
             return cluster
@@ -33,7 +33,7 @@ def hash_key(head: Head, cluster: Cluster, peer_ip: bytes) -> bytes:
     """The ketama key: the path, a header, or the client address when the header is absent."""
     spec = cluster.settings.hash_key
     if spec == "path":
-        return head.first[1].split(b"?", 1)[0]
+        return head.path.split(b"?", 1)[0]
     if spec.startswith("header:"):
         value = head.get(spec[7:].lower().encode())
         if value is not None:
