@@ -71,6 +71,9 @@ def attach(client: HttpClient, connection: HttpUpstream, endpoint: Endpoint, reu
         data, client.buf = client.buf, b""
         if data:
             client.forward_body(data)
+        if client.eof_in and not client.req_done:
+            client.error(400)  # the client half-closed before its body's end
+            return
         client.transport.resume_reading()  # type: ignore[union-attr]
 
 
@@ -82,6 +85,9 @@ def upstream_failed(client: HttpClient, upstream: HttpUpstream, reason: str) -> 
         client.upstream = None
         endpoint.active -= 1
     upstream.client = None
+    if client.responded and client.held and not client.discard:
+        client.held = b""  # the response broke before a byte of it went out: a 502 instead
+        client.responded = False
     if client.closed or client.responded:
         client.abort()
         return
@@ -92,7 +98,8 @@ def upstream_failed(client: HttpClient, upstream: HttpUpstream, reason: str) -> 
         client.listener.loop.create_task(connect_new(client, endpoint))
         return
     client.cluster.failed(endpoint)
-    if may_retry(client):
+    # once the upstream answered anything, it ran the request: never run it again
+    if not upstream.got_bytes and may_retry(client):
         retry(client, endpoint)
         return
     client.fail(reason)

@@ -15,7 +15,7 @@ from . import tunnel
 from .cluster import Cluster
 from .endpoint import Endpoint
 from .forwarding import dispatch, may_retry, retry, upstream_failed
-from .framing import MAX_HEAD, BadMessage, Chunked, Head, read_head
+from .framing import MAX_HEAD, BadMessage, Chunked, Head, has_bare_lf, read_head
 from .headers import error_response, request_head, response_head
 from .pool import HttpUpstream
 from .routing import hash_key, route
@@ -58,6 +58,7 @@ class HttpClient:
         "req_done",
         "responded",
         "seen",
+        "served",
         "stale_retried",
         "started",
         "state",
@@ -68,6 +69,7 @@ class HttpClient:
         "tuned",
         "upgrade",
         "upstream",
+        "wait_since",
     )
 
     def __init__(self, listener: Listener) -> None:
@@ -81,7 +83,8 @@ class HttpClient:
         self.buf = b""
         self.state = WAIT
         self.bytes_in = self.bytes_out = self.ticks = self.seen = 0
-        self.idle_since = self.loop.time()
+        self.idle_since = self.wait_since = self.loop.time()
+        self.served = False  # a response went out: the connection is a kept-alive one
         self.head_started = self.started = 0.0
         self.closed = False
         self.tuned = True  # pooled upstream connections set their own options
@@ -106,9 +109,13 @@ class HttpClient:
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
+        if not self.listener.opened(self):
+            self.closed = True
+            self.transport.abort()
+            return
+        self.wait_since = self.loop.time()  # the header timeout runs from the accept
         peer = transport.get_extra_info("peername")
         self.peer_ip = str(peer[0]).encode() if isinstance(peer, tuple) else b""
-        self.listener.opened(self)
 
     # client -> upstream
 
@@ -132,6 +139,8 @@ class HttpClient:
         try:
             # a head arriving in pieces is scanned once it is whole, not once per piece
             partial = self.head_started and buf.find(b"\r\n\r\n") < 0
+            if partial and has_bare_lf(buf):
+                raise BadMessage("bare CR or LF in the head")
             head = None if partial else read_head(buf, request=True)
         except BadMessage:
             self.error(400)
@@ -139,8 +148,16 @@ class HttpClient:
         if head is None:
             if len(buf) > MAX_HEAD:
                 self.error(431)
+            elif self.eof_in:  # the client half-closed: no more of this head will come
+                if buf:
+                    self.error(400)
+                else:
+                    self.close()
             elif buf and not self.head_started:
                 self.head_started = self.loop.time()
+            return
+        if head.size > MAX_HEAD:  # a large head that came in one read
+            self.error(431)
             return
         self.buf = buf[head.size :] if head.size < len(buf) else b""
         listener = self.listener
@@ -223,7 +240,7 @@ class HttpClient:
             self.keep_alive = False
         self.responded = True
         self.stats.observe(status, self.loop.time() - self.started)
-        self.held = response_head(head, cluster, status, self.keep_alive, dechunk)
+        self.held = response_head(head, cluster, status, self.keep_alive, dechunk, self.legacy)
 
     def send(self, data: bytes) -> None:
         if self.discard:
@@ -258,20 +275,44 @@ class HttpClient:
         if self.discard:
             retry(self, endpoint)
             return
-        self.state = WAIT
-        if not self.keep_alive or not self.req_done:
-            self.close()
-            return
-        if self.buf:
-            self.transport.resume_reading()  # type: ignore[union-attr]
+        if self._after_response():
             self._next()
 
+    def _after_response(self) -> bool:
+        """Wait for the next request, or close where the exchange ended the connection;
+        True when a next request is already buffered."""
+        self.state = WAIT
+        self.served = True
+        self.wait_since = self.loop.time()
+        if not self.keep_alive or not self.req_done:
+            self.close()
+            return False
+        if self.buf:
+            self.transport.resume_reading()  # type: ignore[union-attr]
+            return True
+        if self.eof_in:
+            self.close()
+        return False
+
     def fail(self, reason: str) -> None:
+        """No upstream answered: a 502, and the client's connection goes on where the
+        request was read whole (its pipelined requests are not lost)."""
         self.stats.connect_failures += 1
         self.listener.log.warning(
             "request failed", extra={"listener": self.listener.name, "error": reason}
         )
-        self.error(502)
+        if self.responded or self.closed or not self.req_done or not self.keep_alive:
+            self.error(502)
+            return
+        self.responded = True
+        self.stats.observe(502, self.loop.time() - self.started)
+        self.send(error_response(502, close=False, legacy=self.legacy))
+        if self._after_response():
+            self.loop.call_soon(self._next_if_waiting)
+
+    def _next_if_waiting(self) -> None:
+        if self.state == WAIT and self.buf and not self.closed:
+            self._next()
 
     def error(self, status: int) -> None:
         """Answer with an error and close: the connection's framing can no longer be trusted."""
@@ -292,8 +333,18 @@ class HttpClient:
         tunnel.start(self, upstream, rest)
 
     def eof_received(self) -> bool:
-        """Outside a tunnel the client's EOF ends the connection (False closes it)."""
-        return tunnel.client_eof(self)
+        """A half-close: in a tunnel it is passed on; otherwise the request already sent is
+        answered, then the connection closes (False closes it now)."""
+        if self.state == TUNNEL:
+            return tunnel.client_eof(self)
+        self.eof_in = True
+        if self.state == WAIT:
+            if not self.buf:
+                return False
+            self._next()
+        elif self.state == EXCHANGE and not self.req_done:
+            self.error(400)  # the body can no longer end
+        return not self.closed
 
     def upstream_eof(self) -> bool:
         return tunnel.upstream_eof(self)
@@ -306,12 +357,9 @@ class HttpClient:
             self.seen = self.ticks
             self.idle_since = now
         if self.state == WAIT:
-            if (
-                self.head_started
-                and s.header_timeout
-                and now - self.head_started > s.header_timeout
-            ):
-                return "header"
+            # from the accept, or the end of the last response, to the next whole head
+            if s.header_timeout and now - self.wait_since > s.header_timeout:
+                return "header" if self.buf or not self.served else "idle"
             if s.idle_timeout and now - self.idle_since >= s.idle_timeout:
                 return "idle"
         elif self.state == TUNNEL:

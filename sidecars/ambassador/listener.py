@@ -60,6 +60,7 @@ class Listener:
         self.raw = s.mode == "tcp" and self.tls is None and self.cluster.ssl is None
         self.sock: socket.socket | None = None
         self.poller: Poller | None = None
+        self.paused = False  # accepting stopped at AMBASSADOR_MAX_CONNECTIONS
 
     @property
     def clusters(self) -> list[Cluster]:
@@ -110,6 +111,11 @@ class Listener:
         assert sock is not None
         family = int(sock.family)
         for _ in range(_ACCEPT_BATCH):
+            if len(self.connections) >= self.settings.max_connections:
+                # full: new connections wait in the backlog until one closes
+                self.paused = True
+                self.loop.remove_reader(sock.fileno())
+                return
             try:
                 # socket.accept() converts family and type to enums for every call, which
                 # costs about as much as the accept itself; _accept() returns the bare fd
@@ -143,14 +149,24 @@ class Listener:
         host, port = self.server.sockets[0].getsockname()[:2]
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-    def opened(self, connection: Any) -> None:
+    def opened(self, connection: Any) -> bool:
+        """Count a new connection; False when the listener is full and must refuse it."""
+        if len(self.connections) >= self.settings.max_connections:
+            self.stats.refused += 1
+            return False
         self.connections.add(connection)
         self.stats.connections += 1
+        return True
 
     def closed(self, connection: Any) -> None:
-        self.connections.discard(connection)
+        if connection not in self.connections:
+            return
+        self.connections.remove(connection)
         self.stats.bytes_in += connection.bytes_in
         self.stats.bytes_out += connection.bytes_out
+        if self.paused and len(self.connections) < self.settings.max_connections:
+            self.paused = False
+            self._resume_accepting()
 
     async def stop_accepting(self) -> None:
         self.draining = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Final, cast
 
 from .cluster import set_socket_options
 from .endpoint import Endpoint
@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from .http import HttpClient
 
 __all__ = ["HttpUpstream", "take_idle"]
+
+# what the connection reads next
+HEAD: Final = 0
+LENGTH_BODY: Final = 1
+CHUNKED_BODY: Final = 2
+BODY_TO_EOF: Final = 3
+DONE: Final = 4
+TUNNELED: Final = 5
 
 
 class HttpUpstream:
@@ -42,7 +50,7 @@ class HttpUpstream:
         self.client: HttpClient | None = None
         self.endpoint: Endpoint | None = None
         self.buf = b""
-        self.state = 0  # 0 head, 1 length body, 2 chunked body, 3 until EOF, 4 done, 5 tunnel
+        self.state = HEAD
         self.head: Head | None = None
         self.remaining = 0
         self.chunked: Chunked | None = None
@@ -59,7 +67,7 @@ class HttpUpstream:
     def begin(self, client: HttpClient) -> None:
         """A new request goes out on this connection."""
         self.client = client
-        self.state = 0
+        self.state = HEAD
         self.buf = b""
         self.head = None
         self.got_bytes = False
@@ -73,7 +81,7 @@ class HttpUpstream:
         self.got_bytes = True
         client.ticks += 1
         state = self.state
-        if state == 1:
+        if state == LENGTH_BODY:
             size = len(data)
             if size < self.remaining:
                 self.remaining -= size
@@ -85,11 +93,11 @@ class HttpUpstream:
             self.remaining = 0
             client.send(data)
             self._done()
-        elif state == 0:
+        elif state == HEAD:
             self._head(self.buf + data if self.buf else data)
-        elif state == 2:
+        elif state == CHUNKED_BODY:
             self._chunk(data, 0)
-        elif state == 3 or state == 5:
+        elif state in (BODY_TO_EOF, TUNNELED):
             client.send(data)
         else:
             self.reusable = False
@@ -113,6 +121,9 @@ class HttpUpstream:
                 self.buf = data
                 return
             status = head.status
+            if head.size > MAX_HEAD:
+                self._broken("response head too large")
+                return
             if status < 0:
                 self._broken("bad status code")
                 return
@@ -137,19 +148,19 @@ class HttpUpstream:
         if head.body == "length":
             if len(data) - rest == head.length:  # the usual small response: all here
                 client.send(data[rest:] if rest < len(data) else b"")
-                self.state = 4
+                self.state = DONE
                 client.response_done(self)
                 return
-            self.state = 1
+            self.state = LENGTH_BODY
             self.remaining = head.length
             if rest < len(data):
                 self.data_received(data[rest:])
         elif head.body == "chunked":
-            self.state = 2
+            self.state = CHUNKED_BODY
             self.chunked = Chunked()
             self._chunk(data, rest)
         elif head.body == "eof":
-            self.state = 3
+            self.state = BODY_TO_EOF
             if rest < len(data):
                 client.send(data[rest:])
         else:
@@ -170,7 +181,7 @@ class HttpUpstream:
         client.response_head(self, head, status)
         if self.client is None:
             return
-        self.state = 5
+        self.state = TUNNELED
         client.tunnel(self, rest)
 
     def _chunk(self, data: bytes, start: int) -> None:
@@ -192,7 +203,7 @@ class HttpUpstream:
             self._done()
 
     def _done(self) -> None:
-        self.state = 4
+        self.state = DONE
         client = self.client
         if client is not None:
             client.flush()
@@ -206,9 +217,9 @@ class HttpUpstream:
             client.upstream_failed(self, reason)
 
     def eof_received(self) -> bool:
-        if self.state == 5 and self.client is not None:
+        if self.state == TUNNELED and self.client is not None:
             return self.client.upstream_eof()
-        if self.state == 3 and self.client is not None:
+        if self.state == BODY_TO_EOF and self.client is not None:
             self.reusable = False
             self._done()
         return False
@@ -222,9 +233,9 @@ class HttpUpstream:
                 endpoint.idle.remove(self)
         client = self.client
         if client is not None and client.upstream is self:
-            if self.state == 5:
+            if self.state == TUNNELED:
                 client.close()
-            elif self.state == 3:
+            elif self.state == BODY_TO_EOF:
                 self._done()
             else:
                 client.upstream_failed(self, str(exc) if exc else "upstream closed the connection")

@@ -45,6 +45,11 @@ class AmbassadorSettings(Settings, prefix="AMBASSADOR_", admin_port=9401):
     idle_timeout: Duration = setting(
         default="1h", help="Close a connection with no traffic for this long; 0 turns it off"
     )
+    max_connections: int = setting(
+        default=10000,
+        help="Client connections open at once per listener; past it new ones wait in the "
+        "backlog (tcp) or are refused (http, TLS)",
+    )
     max_connection_age: Duration = setting(
         default="0", help="tcp: close connections older than this to re-spread them; 0 is off"
     )
@@ -81,7 +86,8 @@ class AmbassadorSettings(Settings, prefix="AMBASSADOR_", admin_port=9401):
         default="60s", help="http: limit of one request until its response ends; 0 is off"
     )
     header_timeout: Duration = setting(
-        default="10s", help="http: limit for a client to send a request head (slowloris)"
+        default="10s",
+        help="http: time from the accept, or the previous response, to a whole request head",
     )
     retries: int = setting(default=2, help="http: retries of an idempotent request")
     retry_budget: float = setting(
@@ -125,6 +131,12 @@ class AmbassadorSettings(Settings, prefix="AMBASSADOR_", admin_port=9401):
             problems.append(
                 Problem(
                     f"{self.prefix}UPSTREAMS", None, "required unless AMBASSADOR_CONFIG_FILE is set"
+                )
+            )
+        if self.max_connections < 1:
+            problems.append(
+                Problem(
+                    f"{self.prefix}MAX_CONNECTIONS", str(self.max_connections), "must be at least 1"
                 )
             )
         if float(self.drain_delay) + float(self.connection_drain) >= float(self.drain_timeout):

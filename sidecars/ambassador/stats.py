@@ -35,6 +35,7 @@ class ListenerStats:
         "connections",
         "latency_buckets",
         "latency_sum",
+        "refused",
         "requests",
         "timeouts",
     )
@@ -44,6 +45,7 @@ class ListenerStats:
         self.bytes_in = 0
         self.bytes_out = 0
         self.connect_failures = 0
+        self.refused = 0  # connections over AMBASSADOR_MAX_CONNECTIONS
         self.timeouts: dict[str, int] = {}
         self.requests: dict[str, int] = {}
         self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)

@@ -98,7 +98,10 @@ class TcpClient(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         self.transport.pause_reading()
-        self.listener.opened(self)
+        if not self.listener.opened(self):
+            self.closed = True
+            self.transport.abort()
+            return
         self.listener.loop.create_task(self._connect())
 
     async def _connect(self) -> None:

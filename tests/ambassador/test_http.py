@@ -162,7 +162,7 @@ async def test_connect_through_a_forward_proxy_becomes_a_tunnel(
             f"http://{nginx.address}/hello.txt",
         )  # fmt: skip
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(f"CONNECT {nginx.address} HTTP/1.1\r\n\r\n".encode())
+        writer.write(f"CONNECT {nginx.address} HTTP/1.1\r\nHost: {nginx.address}\r\n\r\n".encode())
         async with asyncio.timeout(10):
             established = await reader.readuntil(b"\r\n\r\n")
             writer.write(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -128,6 +128,6 @@ async def test_an_unasked_101_is_a_bad_gateway() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         async with asyncio.timeout(10):
-            answer = await reader.read()
+            answer = await reader.readuntil(b"\r\n\r\n")
         writer.close()
     assert answer.startswith(b"HTTP/1.1 502 ")
