@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
+from .build import data_path, interpreted_modules, poller_kind
 from .config import load_listeners
 from .http import HttpClient
 from .listener import Listener
@@ -27,6 +28,7 @@ class Ambassador(Helper[AmbassadorSettings]):
     async def run(self, ctx: HelperContext[AmbassadorSettings]) -> None:
         settings = ctx.settings
         _raise_file_limit(ctx)
+        _log_data_path(ctx)
         listeners = [Listener(config, ctx.log) for config in load_listeners(settings)]
         ctx.registry.register(AmbassadorCollector(listeners))
 
@@ -64,6 +66,18 @@ class Ambassador(Helper[AmbassadorSettings]):
         ctx.log.info("stopped accepting, waiting for connections", extra={"open": open_now})
         limit = float(settings.connection_drain)
         await asyncio.gather(*(listener.drain(limit) for listener in listeners))
+
+
+def _log_data_path(ctx: HelperContext[AmbassadorSettings]) -> None:
+    path = data_path()
+    extra = {"data_path": path, "poller": poller_kind()}
+    if path == "partial":
+        ctx.log.warning(
+            "some data path modules are not compiled",
+            extra={**extra, "interpreted": interpreted_modules()},
+        )
+    else:
+        ctx.log.info("data path", extra=extra)
 
 
 def _factory(listener: Listener) -> Callable[[], object]:

@@ -13,6 +13,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from .build import data_path, poller_kind
 from .stats import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
@@ -24,12 +25,26 @@ __all__ = ["AmbassadorCollector"]
 class AmbassadorCollector(Collector):
     def __init__(self, listeners: Sequence[Listener]) -> None:
         self.listeners = listeners
+        self.build = (data_path(), poller_kind())  # fixed for the life of the process
 
     def collect(self) -> Iterable[Metric]:
         ln = ["listener"]
+        build = GaugeMetricFamily(
+            "ambassador_build_info",
+            "1, labelled with the data path this install runs: compiled, interpreted or "
+            "partial; and tcp mode's poller: c or python.",
+            labels=["data_path", "poller"],
+        )
+        build.add_metric(list(self.build), 1)
         up = ["upstream", "endpoint"]
         conns = CounterMetricFamily(
             "ambassador_listener_connections", "Client connections accepted.", labels=ln
+        )
+        refused = CounterMetricFamily(
+            "ambassador_listener_connections_refused",
+            "Client connections closed at AMBASSADOR_MAX_CONNECTIONS (tcp mode instead leaves "
+            "them in the backlog).",
+            labels=ln,
         )
         active = GaugeMetricFamily(
             "ambassador_listener_connections_active", "Client connections open.", labels=ln
@@ -103,6 +118,7 @@ class AmbassadorCollector(Collector):
             live_out = sum(c.bytes_out for c in listener.connections)
             stats = listener.stats
             conns.add_metric(name, stats.connections)
+            refused.add_metric(name, stats.refused)
             active.add_metric(name, len(listener.connections))
             received.add_metric(name, stats.bytes_in + live_in)
             sent.add_metric(name, stats.bytes_out + live_out)
@@ -133,7 +149,7 @@ class AmbassadorCollector(Collector):
                     ep_timeouts.add_metric(labels, e.timeouts)
                     ep_ejections.add_metric(labels, e.ejections)
         return [
-            conns, active, received, sent, failures, timeouts, requests, latency,
+            build, conns, refused, active, received, sent, failures, timeouts, requests, latency,
             ep_conns, ep_active, ep_sent, ep_received, ep_healthy, ep_errors, ep_timeouts,
             ep_ejections, retries,
         ]  # fmt: skip

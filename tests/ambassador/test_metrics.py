@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -11,6 +12,8 @@ from .conftest import ambassador, curl, free_port
 
 EXPECTED = {
     "ambassador_listener_connections": "counter",
+    "ambassador_listener_connections_refused": "counter",
+    "ambassador_build_info": "gauge",
     "ambassador_listener_connections_active": "gauge",
     "ambassador_listener_received_bytes": "counter",
     "ambassador_listener_sent_bytes": "counter",
@@ -48,3 +51,16 @@ async def test_metric_families_and_types(nginx_factory: Any) -> None:
         if family.name.startswith("ambassador_")
     }
     assert families == EXPECTED
+
+
+async def test_build_info_and_the_start_up_line_name_the_data_path_that_runs() -> None:
+    """scripts/test-compiled.sh runs this on the compiled build, the plain suite on source."""
+    compiled = os.environ.get("SIDECARS_COMPILED") == "1"
+    expected = {"data_path": "compiled" if compiled else "interpreted"}
+    expected["poller"] = "c" if compiled else "python"
+    port = free_port()
+    env = {"AMBASSADOR_LISTEN": f"127.0.0.1:{port}", "AMBASSADOR_UPSTREAMS": "127.0.0.1:1"}
+    async with ambassador(env) as amb:
+        assert await amb.sample("ambassador_build_info", **expected) == 1.0
+        line = next(log for log in amb.logs if log["msg"] == "data path")
+    assert {key: line[key] for key in expected} == expected

@@ -1,0 +1,39 @@
+"""Which data path this install runs: a compiled install that silently lost a module is a
+performance bug nobody would otherwise see."""
+
+from __future__ import annotations
+
+import importlib
+
+from . import poller
+
+__all__ = ["COMPILED_MODULES", "data_path", "interpreted_modules", "poller_kind"]
+
+# what ``SIDECARS_COMPILE=1`` compiles (setup.py lists the same files)
+COMPILED_MODULES = (
+    "balancer", "cluster", "endpoint", "forwarding", "framing", "headers", "http", "pool",
+    "pump", "raw", "routing", "stats",
+)  # fmt: skip
+
+
+def interpreted_modules() -> list[str]:
+    """The data path's modules that run from their ``.py`` source."""
+    found = []
+    for name in COMPILED_MODULES:
+        module = importlib.import_module(f"{__package__}.{name}")
+        if (module.__file__ or "").endswith(".py"):
+            found.append(name)
+    return found
+
+
+def data_path() -> str:
+    """``compiled``, ``interpreted``, or ``partial`` when only some modules are compiled."""
+    interpreted = len(interpreted_modules())
+    if not interpreted:
+        return "compiled"
+    return "interpreted" if interpreted == len(COMPILED_MODULES) else "partial"
+
+
+def poller_kind() -> str:
+    """``c`` when tcp mode's poller and copier are the C ones of ``_poller.c``."""
+    return "python" if poller.Poller.__module__ == poller.__name__ else "c"
