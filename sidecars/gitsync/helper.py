@@ -79,6 +79,8 @@ async def _loop(
                 "sync failed",
                 extra={"error": outcome.error, "failures": failures, "retry_in": round(delay, 2)},
             )
+            if settings.one_time and outcome.missing_ref:
+                raise HelperError(f"one-time sync failed: {outcome.error}")
             if not ctx.is_ready:
                 waited = time.monotonic() - started
                 if settings.init_timeout and waited + delay > settings.init_timeout:
@@ -86,8 +88,11 @@ async def _loop(
                         f"the first sync did not succeed within {settings.init_timeout}: "
                         f"{outcome.error}"
                     )
-            if settings.max_failures and failures >= settings.max_failures:
-                raise HelperError(f"{failures} syncs failed in a row; last: {outcome.error}")
+            if 0 <= settings.max_failures <= failures:
+                raise HelperError(
+                    f"{failures} syncs failed in a row (GITSYNC_MAX_FAILURES="
+                    f"{settings.max_failures}); last: {outcome.error}"
+                )
         else:
             delays = Backoff(1.0, float(settings.max_backoff)).delays()
             delay = max(float(settings.period) - (time.monotonic() - began), 0.0)

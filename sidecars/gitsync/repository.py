@@ -23,7 +23,7 @@ from . import leftovers
 from .metrics import GitSyncStats
 from .refs import pick
 
-__all__ = ["FETCHED_REF", "GitFailed", "Repository"]
+__all__ = ["FETCHED_REF", "GitFailed", "MissingRef", "Repository"]
 
 FETCHED_REF = "refs/sidecars/fetched"
 """Points at the last fetched commit: the 'have' of the next shallow fetch, and a gc root."""
@@ -31,6 +31,10 @@ FETCHED_REF = "refs/sidecars/fetched"
 
 class GitFailed(Exception):
     """A git process failed; the message is git's own last words."""
+
+
+class MissingRef(GitFailed):
+    """The remote answered and has no such ref: a one-time run gives up at once."""
 
 
 class Repository:
@@ -147,7 +151,7 @@ class Repository:
         out = self.run(["ls-remote", "--", self.url, ref or "HEAD"], deadline=deadline)
         found = pick(out, ref)
         if found is None:
-            raise GitFailed(f"the remote has no ref {ref or 'HEAD'!r}")
+            raise MissingRef(f"the remote has no ref {ref or 'HEAD'!r}")
         return found
 
     def fetch(self, source: str, deadline: float) -> str:

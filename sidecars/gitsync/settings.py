@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
 from sidecars import URL, Duration, Problem, Secret, Settings, setting
+
+from . import names
 
 _HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _SCP_LIKE = re.compile(r"[\w.-]+@[\w.-]+:.+")
@@ -67,7 +71,9 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         help="Give up (exit 1) when the first sync has not succeeded within this time; 0 never",
     )
     max_failures: int = setting(
-        default=0, help="Exit 1 after this many consecutive failed syncs; 0 never gives up"
+        default=-1,
+        help="Exit 1 once this many syncs failed in a row, as git-sync (0: at the first "
+        "failure); negative: never",
     )
     max_backoff: Duration = setting(
         default="1m", help="Longest wait between retries of a failing sync (exponential, jitter)"
@@ -125,6 +131,22 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         default=5, help="Retries of a failed hook (with backoff) before giving up on that commit"
     )
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """As every helper's, after copying git-sync's other names to ours (``names.py``)."""
+        translated, _ = names.translate(os.environ if environ is None else environ)
+        return super().from_env(translated)
+
+    @classmethod
+    def unknown_variables(cls, environ: Mapping[str, str] | None = None) -> list[str]:
+        """The deprecation warnings of git-sync's old names, then the unknown variables.
+        The runtime logs these once logging is set up, so they come out as log lines."""
+        environ = os.environ if environ is None else environ
+        translated, warnings = names.translate(environ)
+        known = names.aliases(environ)
+        unknown = super().unknown_variables({k: v for k, v in translated.items() if k not in known})
+        return warnings + unknown
+
     @property
     def fixed_hash(self) -> str | None:
         """The commit when ``ref`` names one: no remote lookup is needed then."""
@@ -149,10 +171,6 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         if self.hook_retries < 0:
             problems.append(
                 Problem("GITSYNC_HOOK_RETRIES", str(self.hook_retries), "expected 0 or more")
-            )
-        if self.max_failures < 0:
-            problems.append(
-                Problem("GITSYNC_MAX_FAILURES", str(self.max_failures), "expected 0 or more")
             )
         if not self.link or "/" in self.link or self.link in (".", "..", ".gitsync"):
             problems.append(

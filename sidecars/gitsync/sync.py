@@ -16,7 +16,7 @@ from typing import Any
 from .auth import git_environment, prepare_home
 from .hooks import mark_pending
 from .metrics import GitSyncStats
-from .repository import GitFailed, Repository
+from .repository import GitFailed, MissingRef, Repository
 from .settings import GitSyncSettings
 from .trees import Trees
 
@@ -37,6 +37,8 @@ class Outcome:
     commit: str | None = None
     method: str = ""
     error: str = ""
+    missing_ref: bool = False
+    """The remote has no such ref (an error no retry of a one-time run can cure)."""
 
 
 async def _after_racy_window(written: float) -> None:
@@ -107,7 +109,7 @@ class Sync:
             async with self.lock:
                 outcome = await asyncio.to_thread(self._step, deadline, triggered)
         except (GitFailed, OSError) as exc:
-            outcome = Outcome("error", error=str(exc))
+            outcome = Outcome("error", error=str(exc), missing_ref=isinstance(exc, MissingRef))
         seconds = time.monotonic() - started
         self.stats.observe_sync(outcome.kind, seconds)
         if outcome.kind == "error":

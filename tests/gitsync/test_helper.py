@@ -9,7 +9,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from sidecars.testing import HelperProcess
 
@@ -91,10 +94,14 @@ def test_one_shot_success_and_failure(tmp_path: Path, upstream: Upstream) -> Non
     assert "the first sync did not succeed within 2s" in done.stderr
     assert "Traceback" not in done.stderr
 
-    env = base_env(tmp_path / "other", upstream.url(), ref="no-such-branch", init_timeout="1s")
+
+def test_one_shot_with_a_missing_ref_fails_at_once(tmp_path: Path, upstream: Upstream) -> None:
+    env = base_env(tmp_path / "other", upstream.url(), ref="no-such-branch", init_timeout="10m")
+    started = time.monotonic()
     done = one_shot(env)
     assert done.returncode == 1
-    assert "no ref 'no-such-branch'" in done.stderr
+    assert time.monotonic() - started < 20
+    assert "one-time sync failed: the remote has no ref 'no-such-branch'" in done.stderr
 
 
 def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
@@ -160,19 +167,22 @@ async def test_not_ready_until_the_first_publish(tmp_path: Path, upstream: Upstr
         assert published(root) == upstream.head()
 
 
-def test_max_failures_ends_the_helper(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("limit", "failures"), [("2", 2), ("0", 1)])
+def test_max_failures_ends_the_helper(tmp_path: Path, limit: str, failures: int) -> None:
+    """As git-sync: exit 1 once GITSYNC_MAX_FAILURES syncs failed in a row; 0 means the
+    first failure (git-sync's default), negative never (ours)."""
     missing = f"git://127.0.0.1:{free_port()}/none.git"
-    env = base_env(tmp_path / "root", missing, max_failures="2", init_timeout="0")
+    env = base_env(tmp_path / "root", missing, max_failures=limit, init_timeout="0")
     env.update({"GITSYNC_ADMIN_ADDR": "", "GITSYNC_MAX_BACKOFF": "100ms"})
     done = subprocess.run(
         [sys.executable, "-m", "sidecars", "gitsync"],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=30,
     )
     assert done.returncode == 1
-    assert "2 syncs failed in a row" in done.stderr
+    assert f"{failures} syncs failed in a row (GITSYNC_MAX_FAILURES={limit})" in done.stderr
 
 
 async def test_sigterm_during_a_stalled_fetch_exits_cleanly(tmp_path: Path) -> None:
@@ -194,3 +204,12 @@ async def test_sigterm_during_a_stalled_fetch_exits_cleanly(tmp_path: Path) -> N
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+def test_a_git_sync_manifest_with_the_old_names_works(tmp_path: Path, upstream: Upstream) -> None:
+    root = tmp_path / "root"
+    env = {"GIT_SYNC_REPO": upstream.url(), "GIT_SYNC_ROOT": str(root), "GIT_SYNC_LINK": "html"}
+    done = one_shot(env)
+    assert done.returncode == 0, done.stderr
+    assert (root / "html" / "README").read_text() == "v1\n"
+    assert "GIT_SYNC_REPO is deprecated, use GITSYNC_REPO instead" in done.stderr

@@ -55,3 +55,33 @@ def test_secrets_are_masked() -> None:
         }
     )
     assert "hunter2" not in repr(settings)
+
+
+def test_git_sync_names_are_accepted_with_a_warning_naming_the_new_one() -> None:
+    environ = {
+        "GIT_SYNC_REPO": "https://h/r",
+        "GIT_SYNC_DEPTH": "3",
+        "GIT_SYNC_BRANCH": "dev",
+        "GIT_SYNC_REV": "HEAD",
+        "GIT_SYNC_PERIOD": "1s",
+        "GITSYNC_PERIOD": "7s",
+        "GITSYNC_EXECHOOK_COMMAND": "true",
+    }
+    settings = GitSyncSettings.from_env(environ)
+    assert settings.repo == "https://h/r"
+    assert settings.depth == 3
+    assert settings.ref == "dev"
+    assert float(settings.period) == 7.0  # the new name wins
+    assert settings.exec_hook is not None
+    assert settings.exec_hook.argv == ("/bin/sh", "-c", "true")
+    warnings = GitSyncSettings.unknown_variables(environ)
+    assert "GIT_SYNC_REPO is deprecated, use GITSYNC_REPO instead" in warnings
+    assert "GIT_SYNC_PERIOD is deprecated and ignored: GITSYNC_PERIOD is set" in warnings
+    assert not any("GITSYNC_EXECHOOK_COMMAND" in warning for warning in warnings)
+
+
+def test_v3_rev_goes_before_branch() -> None:
+    environ = {"GIT_SYNC_REPO": "https://h/r", "GIT_SYNC_BRANCH": "dev", "GIT_SYNC_REV": "v1.2"}
+    settings = GitSyncSettings.from_env({**environ, "GIT_SYNC_WAIT": "2.5"})
+    assert settings.ref == "v1.2"
+    assert float(settings.period) == 2.5  # v3 counted seconds
