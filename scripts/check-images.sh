@@ -110,13 +110,13 @@ check_contents() { # helper image
     record PASS contents "$image" "no git, ssh, curl or wget"
   fi
   if [ "$helper" = ambassador ]; then # compiled when build-images made a compiled wheel
-    local want=".py sidecars.ambassador.poller"
-    compgen -G "images/wheels/sidecars-*-linux_*.whl" >/dev/null && want=".so sidecars.ambassador._poller"
+    local want=".py sidecars.ambassador.tcp.poller"
+    compgen -G "images/wheels/sidecars-*-linux_*.whl" >/dev/null && want=".so sidecars.ambassador.tcp._poller"
     out=$(docker run --rm --network none --entrypoint python "$image" -c \
-      'import sidecars.ambassador.http as h, sidecars.ambassador.poller as p; print(h.__file__, p.Poller.__module__)' 2>&1) &&
+      'import sidecars.ambassador.http.client as h, sidecars.ambassador.tcp.poller as p; print(h.__file__, p.Poller.__module__)' 2>&1) &&
       [[ "$out" == *"$want" ]] ||
       { record FAIL contents "$image" "the ambassador's http module and Poller are not the $want expected: $out"; return; }
-    record PASS contents "$image" "sidecars.ambassador.http and Poller from $out"
+    record PASS contents "$image" "sidecars.ambassador.http.client and Poller from $out"
   fi
 }
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import importlib
 
-from . import poller
+from .tcp import poller
 
 __all__ = ["COMPILED_MODULES", "data_path", "interpreted_modules", "poller_kind"]
 
 # what ``SIDECARS_COMPILE=1`` compiles (setup.py lists the same files)
 COMPILED_MODULES = (
-    "balancer", "cluster", "endpoint", "forwarding", "framing", "headers", "http", "pool",
-    "pump", "raw", "routing", "stats",
+    "http.client", "http.forwarding", "http.framing", "http.headers", "http.pool", "http.routing",
+    "stats", "tcp.pump", "tcp.raw", "upstream.balancer", "upstream.cluster", "upstream.endpoint",
 )  # fmt: skip
 
 

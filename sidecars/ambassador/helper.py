@@ -10,11 +10,11 @@ from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
 from .build import data_path, interpreted_modules, poller_kind
 from .config import load_listeners
-from .http import HttpClient
+from .http.client import HttpClient
 from .listener import Listener
 from .metrics import AmbassadorCollector
 from .settings import AmbassadorSettings
-from .tcp import TcpClient
+from .tcp.client import TcpClient
 
 __all__ = ["Ambassador"]
 

@@ -10,14 +10,14 @@ import socket
 from collections.abc import Callable
 from typing import Any, cast
 
-from .cluster import Cluster
 from .config import ListenerConfig
-from .poller import Poller
-from .pump import COPY_BUFFER
-from .raw import RawConnection
 from .stats import ListenerStats
+from .tcp.poller import Poller
+from .tcp.pump import COPY_BUFFER
+from .tcp.raw import RawConnection
+from .tcp.tlsstream import TlsStream
 from .tls import ServerTLS
-from .tlsstream import TlsStream
+from .upstream.cluster import Cluster
 
 __all__ = ["Listener"]
 

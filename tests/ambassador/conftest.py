@@ -13,19 +13,21 @@ from typing import Any
 
 import pytest
 
-import sidecars.ambassador.http
-from sidecars.ambassador import framing
+import sidecars.ambassador.http.client
+from sidecars.ambassador.http import framing
 from sidecars.testing import HelperProcess, eventually, free_port, wait_port
 
 # scripts/test-compiled.sh runs these tests on the mypyc-compiled modules; anywhere else a
 # compiled module left in the tree would shadow the source being tested
-_COMPILED = sidecars.ambassador.http.__file__.endswith(".so")
+_COMPILED = sidecars.ambassador.http.client.__file__.endswith(".so")
 if os.environ.get("SIDECARS_COMPILED") == "1" and not _COMPILED:
-    raise pytest.UsageError("SIDECARS_COMPILED=1 but sidecars.ambassador.http is not compiled")
+    raise pytest.UsageError(
+        "SIDECARS_COMPILED=1 but sidecars.ambassador.http.client is not compiled"
+    )
 if os.environ.get("SIDECARS_COMPILED") != "1" and _COMPILED:
     raise pytest.UsageError(
-        f"compiled modules shadow the source ({sidecars.ambassador.http.__file__}): "
-        "remove sidecars/ambassador/*.so or run scripts/test-compiled.sh"
+        f"compiled modules shadow the source ({sidecars.ambassador.http.client.__file__}): "
+        "remove sidecars/ambassador/**/*.so or run scripts/test-compiled.sh"
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import collections
 
-from sidecars.ambassador.balancer import Ketama, LeastConn, PowerOfTwo, RoundRobin
-from sidecars.ambassador.endpoint import Endpoint
+from sidecars.ambassador.upstream.balancer import Ketama, LeastConn, PowerOfTwo, RoundRobin
+from sidecars.ambassador.upstream.endpoint import Endpoint
 
 
 def _endpoints(count: int) -> list[Endpoint]:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sidecars.ambassador import framing
-from sidecars.ambassador.framing import (
+from sidecars.ambassador.http import framing
+from sidecars.ambassador.http.framing import (
     HOP_BY_HOP,
     BadMessage,
     Chunked,

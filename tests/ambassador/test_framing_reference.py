@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sidecars.ambassador.framing import BadMessage, Chunked, read_head
+from sidecars.ambassador.http.framing import BadMessage, Chunked, read_head
 
 # every case against both head readers (the head_reader fixture in conftest)
 pytestmark = pytest.mark.usefixtures("head_reader")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from sidecars.ambassador.cluster import Cluster
 from sidecars.ambassador.config import Target
-from sidecars.ambassador.framing import parse_head
-from sidecars.ambassador.headers import request_head, response_head
+from sidecars.ambassador.http.framing import parse_head
+from sidecars.ambassador.http.headers import request_head, response_head
 from sidecars.ambassador.settings import AmbassadorSettings
+from sidecars.ambassador.upstream.cluster import Cluster
 
 
 def _cluster(**env: str) -> Cluster:

@@ -14,7 +14,7 @@ from pathlib import Path
 import h11
 import pytest
 
-from sidecars.ambassador.framing import BadMessage, Chunked, parse_head
+from sidecars.ambassador.http.framing import BadMessage, Chunked, parse_head
 from sidecars.testing import HelperProcess
 
 from .conftest import ambassador, free_port, wait_for

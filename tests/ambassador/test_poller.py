@@ -15,12 +15,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from sidecars.ambassador import poller as poller_module
-from sidecars.ambassador.poller import EOF, SHORT, PureCopier, PurePoller
+from sidecars.ambassador.tcp import poller as poller_module
+from sidecars.ambassador.tcp.poller import EOF, SHORT, PureCopier, PurePoller
 
 _BUILT = poller_module.Poller is not PurePoller
 if os.environ.get("SIDECARS_COMPILED") == "1" and not _BUILT:
-    raise pytest.UsageError("SIDECARS_COMPILED=1 but sidecars.ambassador._poller is not built")
+    raise pytest.UsageError("SIDECARS_COMPILED=1 but sidecars.ambassador.tcp._poller is not built")
 _IMPLEMENTATIONS = {"python": (PurePoller, PureCopier)}
 if _BUILT:
     _IMPLEMENTATIONS["c"] = (poller_module.Poller, poller_module.Copier)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from .cluster import ConnectFailed
-from .endpoint import Endpoint
+from ..upstream.cluster import ConnectFailed
+from ..upstream.endpoint import Endpoint
 from .pool import HttpUpstream, take_idle
 from .state import CONNECTING, EXCHANGE
 
 if TYPE_CHECKING:
-    from .http import HttpClient
+    from .client import HttpClient
 
 __all__ = ["attach", "dispatch", "may_retry", "retry", "upstream_failed"]
 

@@ -15,13 +15,13 @@ import os
 import socket
 from typing import TYPE_CHECKING
 
-from .endpoint import Endpoint
+from ..upstream.endpoint import Endpoint
+from .client import past_limits
 from .proxyproto import proxy_header
 from .pump import Pump
-from .tcp import past_limits
 
 if TYPE_CHECKING:
-    from .listener import Listener
+    from ..listener import Listener
 
 __all__ = ["RawConnection"]
 

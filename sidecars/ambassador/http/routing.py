@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .cluster import Cluster
+from ..upstream.cluster import Cluster
 from .framing import Head
 
 if TYPE_CHECKING:
-    from .listener import Listener
+    from ..listener import Listener
 
 __all__ = ["hash_key", "route"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Final, cast
 
+from ..upstream.cluster import Cluster
+from ..upstream.endpoint import Endpoint
 from . import tunnel
-from .cluster import Cluster
-from .endpoint import Endpoint
 from .forwarding import dispatch, may_retry, retry, upstream_failed
 from .framing import MAX_HEAD, BadMessage, Chunked, Head, has_bare_lf, read_head
 from .headers import error_response, request_head, response_head
@@ -22,7 +22,7 @@ from .routing import hash_key, route
 from .state import CONNECTING, EXCHANGE, TUNNEL, WAIT
 
 if TYPE_CHECKING:
-    from .listener import Listener
+    from ..listener import Listener
 
 __all__ = ["HttpClient"]
 

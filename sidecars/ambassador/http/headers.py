@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .cluster import Cluster
+from ..upstream.cluster import Cluster
 from .framing import Head, line_pattern
 
 __all__ = ["error_response", "request_head", "response_head"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sidecars.runtime.types import HostPort
 
-from .config import Target
+from ..config import Target
 
 __all__ = ["Resolved", "resolve", "system_nameserver"]
 

@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Final, cast
 
-from .cluster import set_socket_options
-from .endpoint import Endpoint
+from ..upstream.cluster import set_socket_options
+from ..upstream.endpoint import Endpoint
 from .framing import MAX_HEAD, BadMessage, Chunked, Head, read_head
 
 if TYPE_CHECKING:
-    from .http import HttpClient
+    from .client import HttpClient
 
 __all__ = ["HttpUpstream", "take_idle"]
 

@@ -10,14 +10,14 @@ import ssl
 from collections.abc import Callable, Iterable
 from typing import Final, TypeVar, cast
 
+from ..config import Target
+from ..http.framing import HOP_BY_HOP, line_pattern
+from ..settings import AmbassadorSettings
+from ..tcp.tlsstream import open_tls
+from ..tls import client_context
 from .balancer import make_balancer
-from .config import Target
 from .dns import resolve
 from .endpoint import Endpoint
-from .framing import HOP_BY_HOP, line_pattern
-from .settings import AmbassadorSettings
-from .tls import client_context
-from .tlsstream import open_tls
 
 __all__ = ["Cluster", "ConnectFailed"]
 

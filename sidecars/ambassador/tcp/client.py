@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Protocol, cast
 
-from .cluster import ConnectFailed, set_socket_options
-from .endpoint import Endpoint
+from ..upstream.cluster import ConnectFailed, set_socket_options
+from ..upstream.endpoint import Endpoint
 from .proxyproto import proxy_header
 
 if TYPE_CHECKING:
-    from .listener import Listener
+    from ..listener import Listener
+    from ..settings import AmbassadorSettings
     from .raw import RawConnection
-    from .settings import AmbassadorSettings
 
 __all__ = ["TcpClient"]
 

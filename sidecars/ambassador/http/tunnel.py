@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..tcp.client import upstream_ended
 from .state import TUNNEL
-from .tcp import upstream_ended
 
 if TYPE_CHECKING:
-    from .http import HttpClient
+    from .client import HttpClient
     from .pool import HttpUpstream
 
 __all__ = ["client_eof", "start", "upstream_eof"]
