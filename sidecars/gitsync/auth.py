@@ -18,10 +18,13 @@ from pathlib import Path
 from .settings import GitSyncSettings
 
 _CREDENTIAL_HELPER = (
-    '!f() { test "$1" = get || exit 0; '
+    '!f() { test "$1" = get || exit 0; p=$SIDECARS_GIT_PASSWORD; '
+    'test -z "$SIDECARS_GIT_PASSWORD_FILE" || p=$(cat "$SIDECARS_GIT_PASSWORD_FILE") || exit 1; '
     "printf 'username=%s\\npassword=%s\\n' "
-    '"$SIDECARS_GIT_USERNAME" "$SIDECARS_GIT_PASSWORD"; }; f'
+    '"$SIDECARS_GIT_USERNAME" "$p"; }; f'
 )
+"""Answers git's ``get`` from the environment; a password file is read on every call, so
+a rotated token (a Secret updated in place) is used from the next git process on."""
 
 CONFIG = {
     "safe.directory": "*",
@@ -80,9 +83,11 @@ def identity_environment(home: Path) -> dict[str, str]:
 def ssh_command(settings: GitSyncSettings) -> str:
     """The ``GIT_SSH_COMMAND``: batch mode, our own known_hosts, strict unless disabled."""
     argv = ["ssh", "-F", "/dev/null", "-o", "BatchMode=yes"]
-    if settings.ssh_key_file is not None:
-        argv += ["-i", str(settings.ssh_key_file), "-o", "IdentitiesOnly=yes"]
-    if settings.ssh_strict_host_checking:
+    for key in settings.ssh_keys:
+        argv += ["-i", str(key)]
+    if settings.ssh_keys:
+        argv += ["-o", "IdentitiesOnly=yes"]
+    if settings.ssh_known_hosts:
         argv += ["-o", "StrictHostKeyChecking=yes"]
         if settings.ssh_known_hosts_file is not None:
             argv += ["-o", f"UserKnownHostsFile={settings.ssh_known_hosts_file}"]
@@ -104,10 +109,11 @@ def git_environment(settings: GitSyncSettings, state: Path) -> dict[str, str]:
         "GIT_OPTIONAL_LOCKS": "0",
         **identity_environment(home),
     }
-    if settings.username or settings.password:
+    if settings.username or settings.password or settings.password_file:
         config["credential.helper"] = _CREDENTIAL_HELPER
         env["SIDECARS_GIT_USERNAME"] = settings.username
         env["SIDECARS_GIT_PASSWORD"] = str(settings.password or "")
+        env["SIDECARS_GIT_PASSWORD_FILE"] = str(settings.password_file or "")
     if settings.sparse_checkout:
         config["core.sparseCheckout"] = "true"
     env["GIT_CONFIG_COUNT"] = str(len(config))

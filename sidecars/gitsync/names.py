@@ -32,6 +32,8 @@ _ALIASES: dict[str, tuple[str, Callable[[str], str]]] = {
     "GITSYNC_EXECHOOK_TIMEOUT": ("GITSYNC_EXEC_HOOK_TIMEOUT", _same),
 }
 _LEGACY: dict[str, tuple[str, Callable[[str], str]]] = {
+    # our own earlier name of git-sync's GITSYNC_SSH_KNOWN_HOSTS
+    "GITSYNC_SSH_STRICT_HOST_CHECKING": ("GITSYNC_SSH_KNOWN_HOSTS", _same),
     # v4 accepts these older names with a deprecation warning
     "GIT_SSH_KEY_FILE": ("GITSYNC_SSH_KEY_FILE", _same),
     "GIT_SYNC_KNOWN_HOSTS": ("GITSYNC_SSH_KNOWN_HOSTS", _same),
@@ -83,5 +85,5 @@ def translate(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
 
 
 def aliases(environ: Mapping[str, str]) -> set[str]:
-    """git-sync v4 names in ``environ`` that we know under another ``GITSYNC_*`` name."""
-    return {name for name in environ if name in _ALIASES}
+    """Names in ``environ`` that we know under another ``GITSYNC_*`` name."""
+    return {name for name in environ if name in _ALIASES or name in _LEGACY}

@@ -61,9 +61,9 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         default="/git",
         help="Directory (the volume) holding the link and, in .gitsync/, the repository and trees",
     )
-    link: str = setting(
+    link: Path = setting(
         default="current",
-        help="Name of the symlink in the root that points at the published tree",
+        help="Path of the symlink to the published tree: absolute, or relative to the root",
     )
     one_time: bool = setting(default=False, help="Sync once and exit: the init-container pattern")
     init_timeout: Duration = setting(
@@ -103,15 +103,24 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         help="Secret that POST /sync requires (bearer token, GitHub X-Hub-Signature-256 HMAC "
         "or X-Gitlab-Token); empty turns the endpoint off",
     )
-    ssh_key_file: Path | None = setting(default="", help="Private key for ssh:// repositories")
+    ssh_key_file: list[Path] = setting(
+        default="",
+        help="Private keys for ssh:// repositories, offered in turn: a list split on ',' or "
+        "':' (git-sync's PATH-like form)",
+    )
+    ssh_known_hosts: bool = setting(
+        default=True,
+        help="Check ssh host keys against the known_hosts file; false accepts any host",
+    )
     ssh_known_hosts_file: Path | None = setting(
         default="", help="known_hosts file for ssh:// repositories"
     )
-    ssh_strict_host_checking: bool = setting(
-        default=True, help="Refuse ssh hosts that are not in the known_hosts file"
-    )
     username: str = setting(default="", help="User name for http(s) repositories")
     password: Secret | None = setting(default="", help="Password or token for http(s) repositories")
+    password_file: Path | None = setting(
+        default="",
+        help="File holding the password or token, read again by each git process (rotation)",
+    )
     exec_hook: HookCommand | None = setting(
         default="",
         help="Program run after each publish (cwd: the new tree; env: GITSYNC_HASH, "
@@ -148,6 +157,11 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         return warnings + unknown
 
     @property
+    def ssh_keys(self) -> list[Path]:
+        """Every key of GITSYNC_SSH_KEY_FILE, whether split on ',' or ':'."""
+        return [Path(part) for item in self.ssh_key_file for part in str(item).split(":") if part]
+
+    @property
     def fixed_hash(self) -> str | None:
         """The commit when ``ref`` names one: no remote lookup is needed then."""
         return self.ref.lower() if _HASH.fullmatch(self.ref.lower()) else None
@@ -172,9 +186,15 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
             problems.append(
                 Problem("GITSYNC_HOOK_RETRIES", str(self.hook_retries), "expected 0 or more")
             )
-        if not self.link or "/" in self.link or self.link in (".", "..", ".gitsync"):
+        root = Path(os.path.normpath(self.root.absolute()))
+        link = Path(os.path.normpath(root / self.link))
+        if link == root or link.is_relative_to(root / ".gitsync") or root.is_relative_to(link):
             problems.append(
-                Problem("GITSYNC_LINK", self.link, "expected a plain file name without '/'")
+                Problem(
+                    "GITSYNC_LINK",
+                    str(self.link),
+                    "expected a path that is neither the root, above it, nor in its .gitsync",
+                )
             )
         if float(self.period) <= 0 and not self.one_time:
             problems.append(Problem("GITSYNC_PERIOD", str(self.period), "expected more than 0"))

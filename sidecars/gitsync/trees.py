@@ -4,6 +4,9 @@ Layout under the root (the helper touches nothing else there)::
 
     <link>                 -> .gitsync/trees/<hash>   (relative, so any mount point works)
     .<link>.tmp            the next link, only between symlink(2) and rename(2)
+
+The link may also be a path below the root or outside it (git-sync's ``--link``); its
+target is then the relative path from the link's directory to the tree.
     .gitsync/repo.git      the bare repository
     .gitsync/trees/<hash>  a checked-out commit; complete once index/<hash> exists
     .gitsync/index/<hash>  that tree's git index, kept outside it so readers see no .git
@@ -41,7 +44,7 @@ class Trees:
     def __init__(
         self,
         root: Path,
-        link: str,
+        link: Path,
         repo: Repository,
         *,
         submodules: str,
@@ -56,8 +59,8 @@ class Trees:
         self.spares = self.state / "spare"
         self.trash = self.state / "trash"
         self.hooks = self.state / "hooks"
-        self.link = root / link
-        self.temp_link = root / f".{link}.tmp"
+        self.link = Path(os.path.normpath(root / link))
+        self.temp_link = self.link.with_name(f".{self.link.name}.tmp")
         self.repo = repo
         self.checkout = Checkout(repo, submodules=submodules, depth=depth)
         self.spare = Spare(self.spares, repo, self.checkout, _clear)
@@ -85,6 +88,7 @@ class Trees:
             path.mkdir(parents=True, exist_ok=True)
         for path in (self.state / "home", self.state / "tmp"):
             path.mkdir(exist_ok=True)
+        self.link.parent.mkdir(parents=True, exist_ok=True)
         if self.temp_link.is_symlink() or self.temp_link.exists():
             _remove(self.temp_link, removed)
         for directory in (self.spares, self.trash, self.state / "tmp"):
@@ -118,7 +122,11 @@ class Trees:
         except OSError:
             return None
         commit = Path(target).name
-        return commit if target == f"{_STATE}/trees/{commit}" else None
+        return commit if target == self._target(commit) else None
+
+    def _target(self, commit: str) -> str:
+        """What the link holds: the tree's path relative to the link's directory."""
+        return os.path.relpath(self.tree(commit), self.link.parent)
 
     def build(self, commit: str, deadline: float) -> str:
         """Make the verified tree of ``commit``; returns how (reuse, spare or full). On any
@@ -217,7 +225,7 @@ class Trees:
     def publish(self, commit: str) -> None:
         """Point the link at ``commit``'s tree in one ``rename(2)``; retire the old tree."""
         _clear(self.temp_link)
-        os.symlink(f"{_STATE}/trees/{commit}", self.temp_link)
+        os.symlink(self._target(commit), self.temp_link)
         try:
             os.replace(self.temp_link, self.link)
         except OSError as exc:

@@ -50,6 +50,7 @@ class Sshd:
     key: Path
     known_hosts: Path
     wrong_known_hosts: Path
+    other_key: Path
 
     def url(self, upstream: Upstream) -> str:
         return f"ssh://root@127.0.0.1:{self.port}{upstream.bare}"
@@ -86,7 +87,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     )
     try:
         wait_port(port)
-        yield Sshd(port, directory / "client_key", known, wrong)
+        yield Sshd(port, directory / "client_key", known, wrong, directory / "other_key")
     finally:
         process.terminate()
         process.wait(10)
@@ -106,6 +107,32 @@ async def test_ssh_with_key_and_known_hosts(tmp_path: Path, sshd: Sshd, upstream
         head = upstream.commit({"README": "v2\n"})
         upstream.push()
         await until(lambda: published(root) == head, what="a commit over ssh")
+
+
+@pytest.mark.parametrize("separator", [",", ":"])
+def test_several_ssh_keys_are_offered_in_turn(
+    tmp_path: Path, sshd: Sshd, upstream: Upstream, separator: str
+) -> None:
+    """GITSYNC_SSH_KEY_FILE lists keys (git-sync splits on ':', like PATH; we also take
+    ','): the first one is not authorized, the second is."""
+    env = base_env(
+        tmp_path / "root",
+        sshd.url(upstream),
+        ssh_key_file=f"{sshd.other_key}{separator}{sshd.key}",
+        ssh_known_hosts_file=str(sshd.known_hosts),
+        one_time="true",
+        init_timeout="5s",
+        admin_addr="",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "sidecars", "gitsync"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert published(tmp_path / "root") == upstream.head()
 
 
 def test_ssh_refuses_an_unknown_host_key_unless_told_not_to_check(
@@ -130,7 +157,7 @@ def test_ssh_refuses_an_unknown_host_key_unless_told_not_to_check(
     assert done.returncode == 1
     assert "Host key verification failed" in done.stderr
 
-    env["GITSYNC_SSH_STRICT_HOST_CHECKING"] = "false"
+    env["GITSYNC_SSH_KNOWN_HOSTS"] = "false"  # git-sync's name and meaning
     done = subprocess.run(
         [sys.executable, "-m", "sidecars", "gitsync"],
         env={**os.environ, **env},
@@ -145,10 +172,15 @@ def test_ssh_refuses_an_unknown_host_key_unless_told_not_to_check(
 USER, PASSWORD = "reader", "pa55word"
 
 
-async def _http_backend(base: Path, request: web.Request) -> web.StreamResponse:
+async def _http_backend(
+    base: Path, request: web.Request, passwords: set[str]
+) -> web.StreamResponse:
     """git http-backend as CGI: the smart HTTP protocol, behind basic auth."""
-    expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-    if request.headers.get("Authorization") != expected:
+    accepted = {
+        "Basic " + base64.b64encode(f"{USER}:{password}".encode()).decode()
+        for password in passwords
+    }
+    if request.headers.get("Authorization") not in accepted:
         return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
     body = await request.read()
     env = {
@@ -186,11 +218,17 @@ async def _http_backend(base: Path, request: web.Request) -> web.StreamResponse:
 
 
 @pytest.fixture
-async def http_url(served: Path) -> AsyncIterator[str]:
+def passwords() -> set[str]:
+    """The passwords the HTTP server accepts now: a test may rotate them."""
+    return {PASSWORD}
+
+
+@pytest.fixture
+async def http_url(served: Path, passwords: set[str]) -> AsyncIterator[str]:
     app = web.Application(client_max_size=64 * 1024 * 1024)
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        return await _http_backend(served, request)
+        return await _http_backend(served, request, passwords)
 
     app.router.add_route("*", "/{path:.*}", handle)
     runner = web.AppRunner(app, access_log=None)
@@ -222,6 +260,30 @@ async def test_http_basic_auth_with_a_password_file(
         failed = await proc.wait_log(lambda e: e.get("msg") == "sync failed")
         assert "Authentication failed" in failed["error"] or "401" in failed["error"]
         assert "wrong" not in proc.stderr()
+
+
+async def test_a_rotated_password_file_is_read_again(
+    tmp_path: Path, upstream: Upstream, http_url: str, passwords: set[str]
+) -> None:
+    """As git-sync: GITSYNC_PASSWORD_FILE is read again for each sync (rotated tokens)."""
+    password_file = tmp_path / "password"
+    password_file.write_text("token-1\n")
+    passwords.clear()
+    passwords.add("token-1")
+    root = tmp_path / "root"
+    url = f"{http_url}/{upstream.bare.name}"
+    env = base_env(root, url, username=USER, password_file=str(password_file))
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        passwords.clear()
+        passwords.add("token-2")  # the old token stops working...
+        tmp = tmp_path / "password.new"
+        tmp.write_text("token-2\n")
+        os.replace(tmp, password_file)  # ...and the mounted Secret changes
+        head = upstream.commit({"README": "v2\n"})
+        upstream.push()
+        await until(lambda: published(root) == head, what="a commit with the new token")
+        assert "token-2" not in proc.stderr()
 
 
 def test_any_uid_without_a_passwd_entry_or_writable_home(

@@ -106,7 +106,7 @@ def test_one_shot_with_a_missing_ref_fails_at_once(tmp_path: Path, upstream: Ups
 
 def test_bad_settings_exit_2_naming_the_variable(tmp_path: Path) -> None:
     done = one_shot(
-        {"GITSYNC_REPO": "not a url", "GITSYNC_ROOT": str(tmp_path), "GITSYNC_LINK": "a/b"}
+        {"GITSYNC_REPO": "not a url", "GITSYNC_ROOT": str(tmp_path), "GITSYNC_LINK": "."}
     )
     assert done.returncode == 2
     assert "GITSYNC_REPO" in done.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sidecars import ConfigError
@@ -12,7 +14,7 @@ def test_defaults() -> None:
     settings = GitSyncSettings.from_env({"GITSYNC_REPO": "https://example.invalid/r.git"})
     assert settings.depth == 1
     assert float(settings.period) == 10.0
-    assert settings.link == "current"
+    assert settings.link == Path("current")
     assert settings.fixed_hash is None
     assert settings.trigger_secret is None
 
@@ -34,7 +36,7 @@ def test_every_bad_variable_is_named_once() -> None:
         GitSyncSettings.from_env(
             {
                 "GITSYNC_REPO": "ftp://x",
-                "GITSYNC_LINK": "../x",
+                "GITSYNC_LINK": ".gitsync/x",
                 "GITSYNC_DEPTH": "-1",
                 "GITSYNC_WEBHOOK_HEADERS": "no-colon",
                 "GITSYNC_REF": "main~1",
@@ -85,3 +87,17 @@ def test_v3_rev_goes_before_branch() -> None:
     settings = GitSyncSettings.from_env({**environ, "GIT_SYNC_WAIT": "2.5"})
     assert settings.ref == "v1.2"
     assert float(settings.period) == 2.5  # v3 counted seconds
+
+
+def test_ssh_settings_under_git_sync_names() -> None:
+    environ = {
+        "GITSYNC_REPO": "ssh://h/r",
+        "GITSYNC_SSH_KEY_FILE": "/k/a:/k/b,/k/c",
+        "GITSYNC_SSH_STRICT_HOST_CHECKING": "false",
+    }
+    settings = GitSyncSettings.from_env(environ)
+    assert settings.ssh_keys == [Path("/k/a"), Path("/k/b"), Path("/k/c")]
+    assert settings.ssh_known_hosts is False
+    assert GitSyncSettings.unknown_variables(environ) == [
+        "GITSYNC_SSH_STRICT_HOST_CHECKING is deprecated, use GITSYNC_SSH_KNOWN_HOSTS instead"
+    ]

@@ -196,3 +196,27 @@ async def test_a_corrupt_repository_is_replaced(tmp_path: Path, upstream: Upstre
         await until(lambda: published(root) == newer, what="publish from a new repository")
         assert (root / "current" / "README").read_text() == "v2\n"
         assert any(e.get("msg", "").startswith("fetch keeps failing") for e in proc.logs)
+
+
+async def test_the_link_may_be_a_path_relative_to_the_root_or_absolute(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    """As git-sync's --link: a path, relative to the root or absolute; the symlink's
+    target stays relative, so the volume may be mounted anywhere."""
+    root = tmp_path / "root"
+    outside = tmp_path / "www" / "site"
+    for link, shown in (("sub/dir/html", root / "sub" / "dir" / "html"), (str(outside), outside)):
+        env = base_env(root, upstream.url(), link=link)
+        async with HelperProcess("gitsync", env) as proc:
+            await proc.wait_ready()
+            assert (shown / "README").read_text() == "v1\n"
+            assert not os.readlink(shown).startswith("/")
+            head = upstream.commit({"README": f"for {link}\n"})
+            upstream.push()
+            await until(lambda s=shown: (s / "README").read_text() != "v1\n", what="a new tree")
+            assert published(shown.parent, shown.name) == head
+        async with HelperProcess("gitsync", env) as proc:  # a restart adopts that link
+            await proc.wait_ready()
+            assert any(e.get("msg") == "found a published tree" for e in proc.logs)
+        upstream.commit({"README": "v1\n"})
+        upstream.push()
