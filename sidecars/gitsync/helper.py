@@ -21,7 +21,8 @@ from .hooks import Hooks
 from .metrics import GitSyncCollector, GitSyncStats
 from .repository import GitFailed
 from .settings import GitSyncSettings
-from .sync import Sync
+from .status import StatusFiles
+from .sync import Outcome, Sync
 from .trigger import authorize
 
 _STATUS = {"unauthorized": 401, "forbidden": 403}
@@ -68,10 +69,15 @@ async def _loop(
     started = time.monotonic()
     delays = Backoff(1.0, float(settings.max_backoff)).delays()
     triggered = False
+    status = StatusFiles(settings.root, settings.touch_file, settings.error_file)
     while not ctx.stopping.is_set():
         wake.clear()
         began = time.monotonic()
         outcome = await sync.once(triggered=triggered)
+        try:
+            await asyncio.to_thread(_report, status, outcome, first=not ctx.is_ready)
+        except OSError as exc:
+            ctx.log.warning("cannot write a status file", extra={"error": str(exc)})
         if outcome.kind == "error":
             failures = sync.stats.consecutive_failures
             delay = min(next(delays), float(settings.max_backoff))
@@ -128,6 +134,15 @@ async def _pause(
             await asyncio.wait(waiters, timeout=step, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:
             waiter.cancel()
+
+
+def _report(status: StatusFiles, outcome: Outcome, *, first: bool) -> None:
+    if outcome.kind == "error":
+        status.failed(outcome.error)
+        return
+    status.succeeded()
+    if outcome.kind == "success" or first:
+        status.published()
 
 
 def _trigger(

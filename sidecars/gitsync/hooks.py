@@ -123,13 +123,20 @@ class Hooks:
         self.tasks[name] = asyncio.create_task(self._run(name, attempt, commit, tree))
 
     async def _run(self, name: str, attempt: Attempt, commit: str, tree: Path) -> None:
-        delays = Backoff(1.0, 30.0).delays()
-        for number in range(1, self.settings.hook_retries + 2):
+        settings = self.settings
+        first = float(settings.webhook_backoff if name == "webhook" else settings.exec_hook_backoff)
+        delays = Backoff(first, max(first, float(settings.max_backoff))).delays()
+        number = 0
+        while True:
+            number += 1
             try:
                 await attempt(commit, tree)
             except HookFailed as exc:
                 self.stats.hook_runs[(name, "error")] += 1
-                last = number > self.settings.hook_retries
+                if settings.hook_retries < 0:  # git-sync: until it succeeds, once if one-time
+                    last = settings.one_time
+                else:
+                    last = number > settings.hook_retries
                 self.log.warning(
                     "hook failed" + ("; giving up on this commit" if last else ", will retry"),
                     extra={"hook": name, "hash": commit, "attempt": number, "error": str(exc)},

@@ -30,6 +30,7 @@ _ALIASES: dict[str, tuple[str, Callable[[str], str]]] = {
     # git-sync v4's own names where ours differ (not deprecated: no warning)
     "GITSYNC_EXECHOOK_COMMAND": ("GITSYNC_EXEC_HOOK", _same),
     "GITSYNC_EXECHOOK_TIMEOUT": ("GITSYNC_EXEC_HOOK_TIMEOUT", _same),
+    "GITSYNC_EXECHOOK_BACKOFF": ("GITSYNC_EXEC_HOOK_BACKOFF", _same),
 }
 _LEGACY: dict[str, tuple[str, Callable[[str], str]]] = {
     # our own earlier name of git-sync's GITSYNC_SSH_KNOWN_HOSTS

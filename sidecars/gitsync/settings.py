@@ -136,8 +136,27 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         default="", help="Webhook body; {hash} is replaced by the published commit"
     )
     webhook_timeout: Duration = setting(default="10s", help="Limit of one webhook call")
+    exec_hook_backoff: Duration = setting(
+        default="3s",
+        help="Wait before the first retry of a failed exec hook; doubles up to GITSYNC_MAX_BACKOFF",
+    )
+    webhook_backoff: Duration = setting(
+        default="3s",
+        help="Wait before the first retry of a failed webhook; doubles up to GITSYNC_MAX_BACKOFF",
+    )
     hook_retries: int = setting(
-        default=5, help="Retries of a failed hook (with backoff) before giving up on that commit"
+        default=-1,
+        help="Retries of a failed hook before giving up on that commit; negative: until it "
+        "succeeds or a newer commit is published (one-time mode: no retry)",
+    )
+    touch_file: Path | None = setting(
+        default="",
+        help="File touched after each publish: absolute, or relative to the root",
+    )
+    error_file: Path | None = setting(
+        default="",
+        help="File holding the last sync's error, removed by a successful sync: absolute, or "
+        "relative to the root",
     )
 
     @classmethod
@@ -181,10 +200,6 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         if self.max_old_trees < 0:
             problems.append(
                 Problem("GITSYNC_MAX_OLD_TREES", str(self.max_old_trees), "expected 0 or more")
-            )
-        if self.hook_retries < 0:
-            problems.append(
-                Problem("GITSYNC_HOOK_RETRIES", str(self.hook_retries), "expected 0 or more")
             )
         root = Path(os.path.normpath(self.root.absolute()))
         link = Path(os.path.normpath(root / self.link))

@@ -213,3 +213,34 @@ def test_a_git_sync_manifest_with_the_old_names_works(tmp_path: Path, upstream: 
     assert done.returncode == 0, done.stderr
     assert (root / "html" / "README").read_text() == "v1\n"
     assert "GIT_SYNC_REPO is deprecated, use GITSYNC_REPO instead" in done.stderr
+
+
+async def test_touch_file_and_error_file(tmp_path: Path, upstream: Upstream) -> None:
+    """As git-sync: the touch file is touched after each publish, the error file holds the
+    last failure and goes with the next success; both relative to the root or absolute."""
+    root = tmp_path / "root"
+    error_file = tmp_path / "status" / "error"
+    env = base_env(
+        root,
+        upstream.url(),
+        touch_file="signals/touched",
+        error_file=str(error_file),
+        max_backoff="200ms",
+        init_timeout="0",
+    )
+    touched = root / "signals" / "touched"
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        assert touched.is_file()
+        first = touched.stat().st_mtime_ns
+        assert not error_file.exists()
+        moved = upstream.bare.with_name("moved.git")
+        upstream.bare.rename(moved)
+        await until(error_file.exists, what="the error file")
+        assert "git ls-remote failed" in error_file.read_text()
+        moved.rename(upstream.bare)
+        await until(lambda: not error_file.exists(), what="the error file to go")
+        head = upstream.commit({"README": "v2\n"})
+        upstream.push()
+        await until(lambda: published(root) == head, what="the new commit")
+        await until(lambda: touched.stat().st_mtime_ns > first, what="the touch")

@@ -135,3 +135,37 @@ async def test_a_hook_cut_short_by_a_crash_runs_at_the_next_start(
         await until(succeeded, what="the interrupted hook to run again")
     assert log.read_text().split() == [upstream.head()] * 2
     assert not any((root / ".gitsync" / "hooks").iterdir())
+
+
+async def test_a_webhook_is_retried_until_it_succeeds(tmp_path: Path, upstream: Upstream) -> None:
+    """As git-sync: no retry limit by default; GITSYNC_WEBHOOK_BACKOFF is the first wait,
+    doubled up to GITSYNC_MAX_BACKOFF."""
+    calls: list[float] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        calls.append(1.0)
+        return web.Response(status=503 if len(calls) <= 8 else 200)
+
+    app = web.Application()
+    app.router.add_route("POST", "/hook", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    env = base_env(tmp_path / "root", upstream.url(), webhook_url=url, webhook_backoff="50ms")
+    env["GITSYNC_MAX_BACKOFF"] = "200ms"
+    try:
+        async with HelperProcess("gitsync", env) as proc:
+            await proc.wait_ready()
+
+            async def succeeded() -> bool:
+                return (
+                    await metric(proc, "gitsync_hook_runs_total", hook="webhook", outcome="success")
+                    == 1
+                )
+
+            await until(succeeded, timeout=30, what="the webhook to succeed on its ninth call")
+            errors = await metric(proc, "gitsync_hook_runs_total", hook="webhook", outcome="error")
+            assert errors == 8
+    finally:
+        await runner.cleanup()
