@@ -11,11 +11,13 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from .config import ListenerConfig
+from .connection import Connection
+from .http.headers import HeaderRules
 from .stats import ListenerStats
 from .tcp.poller import Poller
 from .tcp.pump import COPY_BUFFER
 from .tcp.raw import RawConnection
-from .tcp.tlsstream import TlsStream
+from .tcp.tlsstream import TlsStream, open_tls
 from .tls import ServerTLS
 from .upstream.cluster import Cluster
 
@@ -37,16 +39,30 @@ class Listener:
         self.log = log
         self.loop = asyncio.get_running_loop()
         self.stats = ListenerStats()
-        self.cluster = Cluster(config.name, config.settings, config.targets, log)
+        self.cluster = Cluster(
+            config.name, config.settings, config.targets, log, connect_tls=open_tls
+        )
         self.routes = [
             (
                 route.prefix,
                 route.host,
-                Cluster(f"{config.name}{route.prefix}", route.settings, route.targets, log),
+                Cluster(
+                    f"{config.name}{route.prefix}",
+                    route.settings,
+                    route.targets,
+                    log,
+                    connect_tls=open_tls,
+                ),
             )
             for route in config.routes
         ]
-        self.connections: set[Any] = set()
+        # http mode's header rules, per upstream group (upstream/ knows no HTTP)
+        self.header_rules: dict[Cluster, HeaderRules] = (
+            {cluster: HeaderRules(cluster.settings) for cluster in self.clusters}
+            if config.settings.mode == "http"
+            else {}
+        )
+        self.connections: set[Connection] = set()
         self.draining = False
         for cluster in self.clusters:
             cluster.on_removed.append(_close_idle)
@@ -149,7 +165,7 @@ class Listener:
         host, port = self.server.sockets[0].getsockname()[:2]
         return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-    def opened(self, connection: Any) -> bool:
+    def opened(self, connection: Connection) -> bool:
         """Count a new connection; False when the listener is full and must refuse it."""
         if len(self.connections) >= self.settings.max_connections:
             self.stats.refused += 1
@@ -158,7 +174,7 @@ class Listener:
         self.stats.connections += 1
         return True
 
-    def closed(self, connection: Any) -> None:
+    def closed(self, connection: Connection) -> None:
         if connection not in self.connections:
             return
         self.connections.remove(connection)
@@ -182,8 +198,7 @@ class Listener:
         deadline = self.loop.time() + limit
         while self.connections and self.loop.time() < deadline:
             for connection in list(self.connections):
-                idle = getattr(connection, "idle_between_requests", None)
-                if idle is not None and idle():
+                if connection.idle_between_requests():
                     connection.close()
             await asyncio.sleep(0.05)
         if self.connections:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
-from sidecars.ambassador.config import Target
 from sidecars.ambassador.http.framing import parse_head
-from sidecars.ambassador.http.headers import request_head, response_head
+from sidecars.ambassador.http.headers import HeaderRules, request_head, response_head
 from sidecars.ambassador.settings import AmbassadorSettings
-from sidecars.ambassador.upstream.cluster import Cluster
 
 
-def _cluster(**env: str) -> Cluster:
+def _cluster(**env: str) -> HeaderRules:
     environ = {"AMBASSADOR_UPSTREAMS": "127.0.0.1:1"}
     environ.update({f"AMBASSADOR_{key.upper()}": value for key, value in env.items()})
-    settings = AmbassadorSettings.from_env(environ)
-    return Cluster("test", settings, [Target.parse("127.0.0.1:1")], logging.getLogger("test"))
+    return HeaderRules(AmbassadorSettings.from_env(environ))
 
 
 async def test_plain_request_goes_on_unchanged_with_forwarded_for() -> None:

@@ -16,7 +16,7 @@ from ..upstream.endpoint import Endpoint
 from . import tunnel
 from .forwarding import dispatch, may_retry, retry, upstream_failed
 from .framing import MAX_HEAD, BadMessage, Chunked, Head, has_bare_lf, read_head
-from .headers import error_response, request_head, response_head
+from .headers import HeaderRules, error_response, request_head, response_head
 from .pool import HttpUpstream
 from .routing import hash_key, route
 from .state import CONNECTING, EXCHANGE, TUNNEL, WAIT
@@ -57,6 +57,7 @@ class HttpClient:
         "remaining",
         "req_done",
         "responded",
+        "rules",
         "seen",
         "served",
         "stale_retried",
@@ -72,13 +73,16 @@ class HttpClient:
         "wait_since",
     )
 
+    # set by connection_made, which asyncio calls before any other method
+    transport: asyncio.Transport
+
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
         self.loop = listener.loop
         self.stats = listener.stats
-        self.transport: asyncio.Transport | None = None
         self.upstream: HttpUpstream | None = None
         self.cluster: Cluster = listener.cluster
+        self.rules: HeaderRules = listener.header_rules[listener.cluster]
         self.endpoint: Endpoint | None = None
         self.buf = b""
         self.state = WAIT
@@ -123,7 +127,9 @@ class HttpClient:
         self.bytes_in += len(data)
         self.ticks += 1
         if self.state == TUNNEL:
-            self.upstream.transport.write(data)  # type: ignore[union-attr]
+            upstream = self.upstream
+            assert upstream is not None  # a tunnel has its upstream until the end
+            upstream.transport.write(data)
             return
         if self.state == EXCHANGE and not self.req_done:
             self.forward_body(data)
@@ -132,7 +138,7 @@ class HttpClient:
         if self.state == WAIT:
             self._next()
         elif len(self.buf) > MAX_HEAD:
-            self.transport.pause_reading()  # type: ignore[union-attr]
+            self.transport.pause_reading()
 
     def _next(self) -> None:
         buf = self.buf
@@ -178,12 +184,15 @@ class HttpClient:
         self.attempts = 0
         if self.tried:
             self.tried = []
-        cluster = route(listener, head) if listener.routes else listener.cluster
-        if cluster is None:
-            self.error(404)
-            return
-        self.cluster = cluster
-        self.out_head = request_head(head, cluster, self.peer_ip, self.upgrade)
+        cluster = self.cluster  # the listener's own group unless it has routes
+        if listener.routes:
+            routed = route(listener, head)
+            if routed is None:
+                self.error(404)
+                return
+            cluster = self.cluster = routed
+            self.rules = listener.header_rules[routed]
+        self.out_head = request_head(head, self.rules, self.peer_ip, self.upgrade)
         self.key = hash_key(head, cluster, self.peer_ip) if cluster.hashed else None
         cluster.requests += 1
         self.state = CONNECTING
@@ -192,7 +201,6 @@ class HttpClient:
     def forward_body(self, data: bytes) -> None:
         upstream = self.upstream
         assert upstream is not None
-        assert upstream.transport is not None
         if self.body == "length":
             size = len(data)
             if size <= self.remaining:
@@ -240,7 +248,7 @@ class HttpClient:
             self.keep_alive = False
         self.responded = True
         self.stats.observe(status, self.loop.time() - self.started)
-        self.held = response_head(head, cluster, status, self.keep_alive, dechunk, self.legacy)
+        self.held = response_head(head, self.rules, status, self.keep_alive, dechunk, self.legacy)
 
     def send(self, data: bytes) -> None:
         if self.discard:
@@ -249,7 +257,7 @@ class HttpClient:
             data = self.held + data
             self.held = b""
         self.bytes_out += len(data)
-        self.transport.write(data)  # type: ignore[union-attr]
+        self.transport.write(data)
 
     def flush(self) -> None:
         """Send a response head still held back to go out with the first body bytes."""
@@ -271,7 +279,7 @@ class HttpClient:
             upstream.idle_since = self.started  # early: the safe side of the server's timer
             endpoint.idle.append(upstream)
         else:
-            upstream.transport.close()  # type: ignore[union-attr]
+            upstream.transport.close()
         if self.discard:
             retry(self, endpoint)
             return
@@ -288,7 +296,7 @@ class HttpClient:
             self.close()
             return False
         if self.buf:
-            self.transport.resume_reading()  # type: ignore[union-attr]
+            self.transport.resume_reading()
             return True
         if self.eof_in:
             self.close()
@@ -376,7 +384,7 @@ class HttpClient:
         if reason == "header":
             self.error(408)
         elif reason == "request":
-            if self.upstream is not None and self.upstream.transport is not None:
+            if self.upstream is not None:
                 self.upstream.reusable = False
                 self.upstream.client = None
                 self.upstream.transport.abort()
@@ -388,26 +396,24 @@ class HttpClient:
         return self.state == WAIT and not self.buf
 
     def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+        self.transport.close()
 
     def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+        self.transport.abort()
         upstream = self.upstream
-        if upstream is not None and upstream.transport is not None:
+        if upstream is not None:
             upstream.reusable = False
             upstream.client = None
             upstream.transport.abort()
 
     def pause_writing(self) -> None:
         upstream = self.upstream
-        if upstream is not None and upstream.transport is not None:
+        if upstream is not None:
             upstream.transport.pause_reading()
 
     def resume_writing(self) -> None:
         upstream = self.upstream
-        if upstream is not None and upstream.transport is not None:
+        if upstream is not None:
             upstream.transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -419,6 +425,5 @@ class HttpClient:
                 self.endpoint.active -= 1
             upstream.client = None
             upstream.reusable = False
-            if upstream.transport is not None:
-                upstream.transport.abort()
+            upstream.transport.abort()
         self.listener.closed(self)

@@ -51,7 +51,7 @@ async def connect_new(client: HttpClient, first: Endpoint) -> None:
     endpoint.total += 1
     connection.endpoint = endpoint
     if client.closed or client.state != CONNECTING:
-        connection.transport.close()  # type: ignore[union-attr]
+        connection.transport.close()
         return
     attach(client, connection, endpoint, reused=False)
 
@@ -64,9 +64,7 @@ def attach(client: HttpClient, connection: HttpUpstream, endpoint: Endpoint, reu
     client.endpoint = endpoint
     endpoint.active += 1
     connection.begin(client)
-    transport = connection.transport
-    assert transport is not None
-    transport.write(client.out_head)
+    connection.transport.write(client.out_head)
     if not client.req_done:
         data, client.buf = client.buf, b""
         if data:
@@ -74,7 +72,7 @@ def attach(client: HttpClient, connection: HttpUpstream, endpoint: Endpoint, reu
         if client.eof_in and not client.req_done:
             client.error(400)  # the client half-closed before its body's end
             return
-        client.transport.resume_reading()  # type: ignore[union-attr]
+        client.transport.resume_reading()
 
 
 def upstream_failed(client: HttpClient, upstream: HttpUpstream, reason: str) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..upstream.cluster import Cluster
-from .framing import Head, line_pattern
+from ..settings import AmbassadorSettings
+from .framing import HOP_BY_HOP, Head, line_pattern
 
-__all__ = ["error_response", "request_head", "response_head"]
+__all__ = ["HeaderRules", "error_response", "request_head", "response_head"]
 
 _TRANSFER_ENCODING: Final = line_pattern([b"transfer-encoding"])
 _REASONS: Final = {
@@ -20,10 +20,48 @@ _REASONS: Final = {
 }
 
 
-def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -> bytes:
+class HeaderRules:
+    """One upstream group's header settings, compiled once: the lines dropped (hop-by-hop
+    and removed fields) and the ones added, each way."""
+
+    __slots__ = (
+        "default_host",
+        "request_add",
+        "request_removes",
+        "request_strip",
+        "response_add",
+        "response_removes",
+        "response_strip",
+        "x_forwarded_for",
+    )
+
+    def __init__(self, settings: AmbassadorSettings) -> None:
+        forwarded = {b"x-forwarded-for"} if settings.x_forwarded_for else set()
+        self.request_strip = line_pattern(
+            HOP_BY_HOP | _names(settings.request_headers_remove) | forwarded
+        )
+        self.request_add = _lines(settings.request_headers_add)
+        self.response_strip = line_pattern(HOP_BY_HOP | _names(settings.response_headers_remove))
+        self.response_add = _lines(settings.response_headers_add)
+        self.request_removes = bool(settings.request_headers_remove)
+        self.response_removes = bool(settings.response_headers_remove)
+        self.x_forwarded_for = settings.x_forwarded_for
+        self.default_host = (settings.tls_server_name or "localhost").encode()
+
+
+def _names(names: list[str]) -> frozenset[bytes]:
+    return frozenset(name.strip().lower().encode() for name in names)
+
+
+def _lines(items: list[str]) -> bytes:
+    """Header lines to append to a head, each led by its CRLF."""
+    return b"".join(b"\r\n" + item.strip().encode() for item in items)
+
+
+def request_head(head: Head, rules: HeaderRules, peer_ip: bytes, upgrade: bytes) -> bytes:
     """The request head for the upstream: hop-by-hop and removed fields dropped, added ones,
     Host when missing, X-Forwarded-For, and the Upgrade asked for; always HTTP/1.1."""
-    extra = cluster.request_add
+    extra = rules.request_add
     if head.host is None:
         # only an HTTP/1.0 request, or one whose absolute-form target names the authority
         if head.authority:
@@ -31,17 +69,17 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
         elif head.first[0] == b"CONNECT":
             host = head.first[1]
         else:
-            host = (cluster.settings.tls_server_name or "localhost").encode()
+            host = rules.default_host
         extra += b"\r\nHost: " + host
-    if cluster.x_forwarded_for:
+    if rules.x_forwarded_for:
         # every line of it: a front proxy appends its own line after the client's
         forwarded = head.get_all(b"x-forwarded-for") if head.forwarded else None
         chain = peer_ip if forwarded is None else forwarded + b", " + peer_ip
         extra += b"\r\nX-Forwarded-For: " + chain
     if upgrade:
         extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + upgrade
-    removes = cluster.request_removes
-    raw = head.without(cluster.request_strip, not removes) if head.hop or removes else head.raw
+    removes = rules.request_removes
+    raw = head.without(rules.request_strip, not removes) if head.hop or removes else head.raw
     if head.version != b"HTTP/1.1":
         end = raw.find(b"\r\n")
         raw = b"%s %s HTTP/1.1%s" % (head.first[0], head.first[1], raw[end:] if end > 0 else b"")
@@ -50,7 +88,7 @@ def request_head(head: Head, cluster: Cluster, peer_ip: bytes, upgrade: bytes) -
 
 def response_head(
     head: Head,
-    cluster: Cluster,
+    rules: HeaderRules,
     status: int,
     keep_alive: bool,
     dechunk: bool = False,
@@ -59,15 +97,15 @@ def response_head(
     """The response head for the client, by the same rules; a 101 keeps its Upgrade.
     ``dechunk``: the body goes out decoded, so Transfer-Encoding goes too. ``legacy``: the
     client spoke HTTP/1.0, which closes unless told to keep the connection."""
-    removes = cluster.response_removes
-    raw = head.without(cluster.response_strip, not removes) if head.hop or removes else head.raw
+    removes = rules.response_removes
+    raw = head.without(rules.response_strip, not removes) if head.hop or removes else head.raw
     if dechunk:
         raw = _TRANSFER_ENCODING.sub(b"", raw)
     if head.version != b"HTTP/1.1":
         end = raw.find(b"\r\n")
         first = b"HTTP/1.1 " + head.first[1] + b" " + head.first[2]
         raw = first + (raw[end:] if end > 0 else b"")
-    extra = cluster.response_add
+    extra = rules.response_add
     if status == 101:
         extra += b"\r\nConnection: Upgrade\r\nUpgrade: " + (head.get(b"upgrade") or b"")
     elif not keep_alive:

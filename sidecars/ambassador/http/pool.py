@@ -44,9 +44,11 @@ class HttpUpstream:
         "transport",
     )
 
+    # set by connection_made, which asyncio calls before any other method
+    transport: asyncio.Transport
+
     def __init__(self, keepalive: bool) -> None:
         self.keepalive = keepalive
-        self.transport: asyncio.Transport | None = None
         self.client: HttpClient | None = None
         self.endpoint: Endpoint | None = None
         self.buf = b""
@@ -76,7 +78,7 @@ class HttpUpstream:
         client = self.client
         if client is None:
             self.reusable = False
-            self.transport.close()  # type: ignore[union-attr]
+            self.transport.close()
             return
         self.got_bytes = True
         client.ticks += 1
@@ -101,7 +103,7 @@ class HttpUpstream:
             client.send(data)
         else:
             self.reusable = False
-            self.transport.close()  # type: ignore[union-attr]
+            self.transport.close()
 
     def _head(self, data: bytes) -> None:
         client = self.client
@@ -212,7 +214,7 @@ class HttpUpstream:
     def _broken(self, reason: str) -> None:
         self.reusable = False
         client = self.client
-        self.transport.abort()  # type: ignore[union-attr]
+        self.transport.abort()
         if client is not None:
             client.upstream_failed(self, reason)
 
@@ -241,11 +243,11 @@ class HttpUpstream:
                 client.upstream_failed(self, str(exc) if exc else "upstream closed the connection")
 
     def pause_writing(self) -> None:
-        if self.client is not None and self.client.transport is not None:
+        if self.client is not None:
             self.client.transport.pause_reading()
 
     def resume_writing(self) -> None:
-        if self.client is not None and self.client.transport is not None:
+        if self.client is not None:
             self.client.transport.resume_reading()
 
 

@@ -28,14 +28,14 @@ def start(client: HttpClient, upstream: HttpUpstream, rest: bytes) -> None:
         client.send(rest)
     if client.buf:
         data, client.buf = client.buf, b""
-        upstream.transport.write(data)  # type: ignore[union-attr]
-    client.transport.resume_reading()  # type: ignore[union-attr]
+        upstream.transport.write(data)
+    client.transport.resume_reading()
 
 
 def client_eof(client: HttpClient) -> bool:
     """Outside a tunnel the client's EOF ends the connection (False closes it)."""
     upstream = client.upstream
-    if client.state != TUNNEL or upstream is None or upstream.transport is None:
+    if client.state != TUNNEL or upstream is None:
         return False
     client.eof_in = True
     if client.eof_out:

@@ -40,7 +40,7 @@ class Relay(Protocol):
 
     eof_in: bool
     eof_out: bool
-    transport: asyncio.Transport | None
+    transport: asyncio.Transport
 
     def close(self) -> None: ...
 
@@ -50,7 +50,6 @@ def upstream_ended(conn: Relay) -> bool:
     have ended; True keeps the upstream connection open for writing."""
     conn.eof_out = True
     transport = conn.transport
-    assert transport is not None
     if conn.eof_in or not transport.can_write_eof():
         conn.close()
         return False
@@ -79,9 +78,11 @@ class TcpClient(asyncio.Protocol):
         "upstream",
     )
 
+    # set by connection_made, which asyncio calls before any other method
+    transport: asyncio.Transport
+
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
-        self.transport: asyncio.Transport | None = None
         self.upstream: asyncio.Transport | None = None
         self.endpoint: Endpoint | None = None
         self.bytes_in = 0
@@ -105,7 +106,6 @@ class TcpClient(asyncio.Protocol):
         self.listener.loop.create_task(self._connect())
 
     async def _connect(self) -> None:
-        assert self.transport is not None
         listener = self.listener
         settings = listener.settings
         peer = None
@@ -193,16 +193,17 @@ class TcpClient(asyncio.Protocol):
     def time_out(self, reason: str) -> None:
         self.close()
 
+    def idle_between_requests(self) -> bool:
+        return False  # bytes without requests: never known to be idle
+
     def close(self) -> None:
         """End both legs, sending what is buffered first."""
-        if self.transport is not None:
-            self.transport.close()
+        self.transport.close()
         if self.upstream is not None:
             self.upstream.close()
 
     def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
+        self.transport.abort()
         if self.upstream is not None:
             self.upstream.abort()
 
@@ -235,16 +236,16 @@ class TcpUpstream(asyncio.Protocol):
         client = self.client
         client.bytes_out += len(data)
         client.ticks += 1
-        self.out.write(data)  # type: ignore[union-attr]
+        self.out.write(data)
 
     def eof_received(self) -> bool:
         return self.client.upstream_eof()
 
     def pause_writing(self) -> None:
-        self.out.pause_reading()  # type: ignore[union-attr]
+        self.out.pause_reading()
 
     def resume_writing(self) -> None:
-        self.out.resume_reading()  # type: ignore[union-attr]
+        self.out.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.client.upstream_lost(exc)

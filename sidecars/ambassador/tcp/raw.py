@@ -216,6 +216,9 @@ class RawConnection:
     def time_out(self, reason: str) -> None:
         self.close()
 
+    def idle_between_requests(self) -> bool:
+        return False  # bytes without requests: never known to be idle
+
     def abort(self) -> None:
         self.close()
 

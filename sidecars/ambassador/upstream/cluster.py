@@ -7,13 +7,11 @@ import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import Callable, Iterable
-from typing import Final, TypeVar, cast
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Final, Protocol, TypeVar, cast
 
 from ..config import Target
-from ..http.framing import HOP_BY_HOP, line_pattern
 from ..settings import AmbassadorSettings
-from ..tcp.tlsstream import open_tls
 from ..tls import client_context
 from .balancer import make_balancer
 from .dns import resolve
@@ -21,9 +19,24 @@ from .endpoint import Endpoint
 
 __all__ = ["Cluster", "ConnectFailed"]
 
-P = TypeVar("P")  # an asyncio protocol, duck-typed (see http.HttpClient)
+P = TypeVar("P")  # an asyncio protocol, duck-typed (see http.client.HttpClient)
 _MAX_DOUBLINGS: Final = 10
 _BURST: Final = 10.0  # retry tokens saved up at most
+
+
+class TlsConnect(Protocol):
+    """Opens a TLS connection and runs ``factory``'s protocol over the decrypted stream
+    (``tcp.tlsstream.open_tls``); passed in, so that upstream/ needs no transport of its own."""
+
+    def __call__(
+        self,
+        factory: Callable[[], P],
+        host: str,
+        port: int,
+        context: ssl.SSLContext,
+        server_hostname: str | None,
+        /,
+    ) -> Awaitable[tuple[asyncio.Transport, P]]: ...
 
 
 class ConnectFailed(Exception):
@@ -39,8 +52,11 @@ class Cluster:
         settings: AmbassadorSettings,
         targets: Iterable[Target],
         log: logging.Logger,
+        *,
+        connect_tls: TlsConnect,
     ) -> None:
         self.name = name
+        self.connect_tls = connect_tls
         self.settings = settings
         self.targets = tuple(targets)
         self.log = log
@@ -53,17 +69,7 @@ class Cluster:
         self.retry_tokens = _BURST
         self._counted = 0  # requests already turned into tokens
         self.on_removed: list[Callable[[Endpoint], None]] = []
-        forwarded = {b"x-forwarded-for"} if settings.x_forwarded_for else set()
-        self.request_strip = line_pattern(
-            HOP_BY_HOP | _names(settings.request_headers_remove) | forwarded
-        )
-        self.request_add = _lines(settings.request_headers_add)
-        self.response_strip = line_pattern(HOP_BY_HOP | _names(settings.response_headers_remove))
-        self.response_add = _lines(settings.response_headers_add)
-        self.request_removes = bool(settings.request_headers_remove)
-        self.response_removes = bool(settings.response_headers_remove)
         # read on every request: copied from the settings (an interpreted object) once
-        self.x_forwarded_for = settings.x_forwarded_for
         self.pool_size = settings.pool_size
         self._members: dict[Target, list[Endpoint]] = {}
         self.loop = asyncio.get_running_loop()
@@ -209,7 +215,7 @@ class Cluster:
                         )
                         protocol = cast("P", made)
                     else:
-                        transport, protocol = await open_tls(
+                        transport, protocol = await self.connect_tls(
                             factory,
                             endpoint.host,
                             endpoint.port,
@@ -287,12 +293,3 @@ def set_socket_options(transport: asyncio.BaseTransport, keepalive: bool) -> Non
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if keepalive:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-
-
-def _names(names: list[str]) -> frozenset[bytes]:
-    return frozenset(name.strip().lower().encode() for name in names)
-
-
-def _lines(items: list[str]) -> bytes:
-    """Header lines to append to a head, each led by its CRLF."""
-    return b"".join(b"\r\n" + item.strip().encode() for item in items)
