@@ -116,6 +116,10 @@ def git_environment(settings: GitSyncSettings, state: Path) -> dict[str, str]:
         env["SIDECARS_GIT_PASSWORD_FILE"] = str(settings.password_file or "")
     if settings.sparse_checkout:
         config["core.sparseCheckout"] = "true"
+    if settings.group_write:
+        config["core.sharedRepository"] = "group"
+    if settings.git_config is not None:
+        config.update(settings.git_config.pairs)
     env["GIT_CONFIG_COUNT"] = str(len(config))
     for number, (key, value) in enumerate(config.items()):
         env[f"GIT_CONFIG_KEY_{number}"] = key

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 
 from sidecars import (
@@ -20,7 +21,7 @@ from sidecars import (
 from .hooks import Hooks
 from .metrics import GitSyncCollector, GitSyncStats
 from .repository import GitFailed
-from .settings import GitSyncSettings
+from .settings import GitSyncSettings, signal_number
 from .status import StatusFiles
 from .sync import Outcome, Sync
 from .trigger import authorize
@@ -55,9 +56,17 @@ class GitSync(Helper[GitSyncSettings]):
             ctx.add_route("POST", "/sync", _trigger(str(settings.trigger_secret), stats, wake, ctx))
         if settings.staleness:
             ctx.add_health_check(lambda: _stale(sync, float(settings.staleness)))
+        number = signal_number(settings.sync_on_signal) if settings.sync_on_signal else None
+        loop = asyncio.get_running_loop()
+        if number == signal.SIGHUP:  # the runtime owns SIGHUP: a reload handler
+            ctx.on_reload(wake.set)
+        elif number is not None:
+            loop.add_signal_handler(number, wake.set)
         try:
             await _loop(ctx, sync, hooks, wake)
         finally:
+            if number is not None and number != signal.SIGHUP:
+                loop.remove_signal_handler(number)
             await hooks.close()
             await sync.close()
 

@@ -172,8 +172,10 @@ class Repository:
                 return text
         return self.run(["rev-parse", "--verify", f"{FETCHED_REF}^{{commit}}"], deadline=deadline)
 
-    def gc(self, deadline: float) -> None:
-        self.run(["gc", "--auto", "--quiet"], deadline=deadline)
+    def gc(self, deadline: float, mode: str = "auto") -> None:
+        """``git gc``: ``--auto`` (git decides), ``always`` or ``aggressive``."""
+        flags = {"auto": ["--auto"], "always": [], "aggressive": ["--aggressive"]}[mode]
+        self.run(["gc", *flags, "--quiet"], deadline=deadline)
 
     def write_sparse_patterns(self, patterns: Sequence[str]) -> None:
         info = self.git_dir / "info"

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,69 @@ class HookCommand:
 
     def __str__(self) -> str:
         return shlex.join(self.argv)
+
+
+@dataclass(frozen=True, slots=True)
+class GitConfig:
+    """git-sync's ``--git-config``: ``key:value`` items split on ',', either part may be
+    double-quoted (a URL key holds ':'), backslash escaping inside quotes."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    expected: ClassVar[str] = "'key:value' items split on ',', either part may be \"quoted\""
+    type_name: ClassVar[str] = "key:value list"
+
+    @classmethod
+    def parse(cls, text: str) -> GitConfig:
+        pairs = []
+        at = 0
+        while at < len(text):
+            key, at = _token(text, at, ":,")
+            if at >= len(text) or text[at] != ":" or not key:
+                raise ValueError
+            value, at = _token(text, at + 1, ",")
+            if at < len(text) and text[at] != ",":
+                raise ValueError
+            pairs.append((key, value))
+            at += 1
+        return cls(tuple(pairs))
+
+    def __str__(self) -> str:
+        return ",".join(f"{json.dumps(key)}:{json.dumps(value)}" for key, value in self.pairs)
+
+
+def _token(text: str, at: int, stops: str) -> tuple[str, int]:
+    """One key or value from ``at``: quoted, or up to the next character in ``stops``."""
+    while at < len(text) and text[at] == " ":
+        at += 1
+    if at < len(text) and text[at] == '"':
+        out = []
+        at += 1
+        while at < len(text) and text[at] != '"':
+            if text[at] == "\\" and at + 1 < len(text):
+                at += 1
+            out.append(text[at])
+            at += 1
+        if at >= len(text):
+            raise ValueError
+        at += 1
+        while at < len(text) and text[at] == " ":
+            at += 1
+        return "".join(out), at
+    end = at
+    while end < len(text) and text[end] not in stops:
+        end += 1
+    return text[at:end].strip(), end
+
+
+def signal_number(text: str) -> int | None:
+    """``SIGHUP``, ``HUP`` or ``1`` as a signal number; ``None`` for anything else."""
+    name = text.strip().upper()
+    if name.isdigit():
+        number = int(name)
+        return number if number in {int(s) for s in signal.Signals} else None
+    name = name if name.startswith("SIG") else f"SIG{name}"
+    return int(signal.Signals[name]) if name in signal.Signals.__members__ else None
 
 
 class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
@@ -149,6 +213,21 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         help="Retries of a failed hook before giving up on that commit; negative: until it "
         "succeeds or a newer commit is published (one-time mode: no retry)",
     )
+    git_config: GitConfig | None = setting(
+        default="", help="Extra git configuration for every git process, as git-sync's"
+    )
+    git_gc: Literal["auto", "always", "aggressive", "off"] = setting(
+        default="auto",
+        help="git gc after a publish: --auto (at most once a minute), a full gc, an "
+        "aggressive one, or none",
+    )
+    group_write: bool = setting(
+        default=False,
+        help="Make everything written (repository, trees, link) group-writable: umask 002",
+    )
+    sync_on_signal: str = setting(
+        default="", help="Signal (name or number, e.g. SIGHUP) that starts a sync at once"
+    )
     touch_file: Path | None = setting(
         default="",
         help="File touched after each publish: absolute, or relative to the root",
@@ -219,6 +298,20 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
                 problems.append(
                     Problem("GITSYNC_WEBHOOK_HEADERS", header, "expected 'Name: value' items")
                 )
+        if self.sync_on_signal and signal_number(self.sync_on_signal) in (
+            None,
+            signal.SIGTERM,
+            signal.SIGINT,
+            signal.SIGKILL,
+            signal.SIGSTOP,
+        ):
+            problems.append(
+                Problem(
+                    "GITSYNC_SYNC_ON_SIGNAL",
+                    self.sync_on_signal,
+                    "expected a signal name or number other than TERM, INT, KILL, STOP",
+                )
+            )
         if self.ref.startswith("-") or any(c in self.ref for c in " ~^:?*[\\"):
             problems.append(Problem("GITSYNC_REF", self.ref, "expected a branch, tag or hash"))
         return problems

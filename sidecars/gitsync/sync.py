@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ class Sync:
 
     async def start(self) -> None:
         """Recover from whatever a previous run left, then make sure the repository exists."""
+        if self.settings.group_write:  # git-sync's --group-write: files readers may change
+            os.umask(0o002)
         removed = await asyncio.to_thread(self.trees.recover)
         if removed:
             self.log.info("cleaned up after an earlier run", extra={"removed": removed[:20]})
@@ -180,7 +183,8 @@ class Sync:
     def _after_publish(self, commit: str) -> None:
         if any(self.trees.trash.iterdir()):  # a tree found damaged or unusable on the way
             self._in_background(self._empty_trash())
-        if time.monotonic() - self.last_gc >= _GC_EVERY:
+        mode = self.settings.git_gc
+        if mode != "off" and (mode != "auto" or time.monotonic() - self.last_gc >= _GC_EVERY):
             self.last_gc = time.monotonic()
             self._in_background(self._gc())
         if not self.settings.one_time:
@@ -202,7 +206,7 @@ class Sync:
     async def _gc(self) -> None:
         deadline = time.monotonic() + float(self.settings.sync_timeout)
         try:
-            await asyncio.to_thread(self.repo.gc, deadline)
+            await asyncio.to_thread(self.repo.gc, deadline, self.settings.git_gc)
         except GitFailed as exc:
             self.log.warning("git gc failed", extra={"error": str(exc)})
 
