@@ -8,7 +8,7 @@ import errno
 import logging
 import socket
 from collections.abc import Callable
-from typing import Any, cast
+from typing import cast
 
 from .config import ListenerConfig
 from .connection import Connection
@@ -20,6 +20,7 @@ from .tcp.raw import RawConnection
 from .tcp.tlsstream import TlsStream, open_tls
 from .tls import ServerTLS
 from .upstream.cluster import Cluster
+from .upstream.endpoint import Endpoint
 
 __all__ = ["Listener"]
 
@@ -257,6 +258,6 @@ def _terminating(tls: ServerTLS, app: Callable[[], object]) -> Callable[[], obje
     return lambda: TlsStream(tls.context, True, app_factory=app)
 
 
-def _close_idle(endpoint: Any) -> None:
+def _close_idle(endpoint: Endpoint) -> None:
     for idle in list(endpoint.idle):
         idle.transport.close()

@@ -17,12 +17,22 @@ from .proxyproto import proxy_header
 if TYPE_CHECKING:
     from ..listener import Listener
     from ..settings import AmbassadorSettings
-    from .raw import RawConnection
 
 __all__ = ["TcpClient"]
 
 
-def past_limits(conn: TcpClient | RawConnection, s: AmbassadorSettings, now: float) -> str | None:
+class Swept(Protocol):
+    """What ``past_limits`` reads and resets: a ``TcpClient`` or a raw-path connection."""
+
+    @property
+    def ticks(self) -> int: ...
+
+    seen: int
+    idle_since: float
+    started: float
+
+
+def past_limits(conn: Swept, s: AmbassadorSettings, now: float) -> str | None:
     """``idle`` or ``age`` once a connection went past one of those limits; activity since
     the last sweep (its ``ticks`` moved) restarts the idle clock."""
     if conn.ticks != conn.seen:

@@ -1,4 +1,5 @@
-"""An upstream group: its endpoints (kept current from DNS), health and connection set-up."""
+"""An upstream group: its endpoints (kept current from DNS), their health, picking one and
+connecting to it."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from ..tls import client_context
 from .balancer import make_balancer
 from .dns import resolve
 from .endpoint import Endpoint
+from .health import probe
 
-__all__ = ["Cluster", "ConnectFailed"]
+__all__ = ["Cluster", "ConnectFailed", "TlsConnect", "set_socket_options"]
 
 P = TypeVar("P")  # an asyncio protocol, duck-typed (see http.client.HttpClient)
 _MAX_DOUBLINGS: Final = 10
@@ -248,33 +250,7 @@ class Cluster:
             await asyncio.sleep(float(self.settings.health_check_interval))
 
     async def _check(self, endpoint: Endpoint) -> None:
-        s = self.settings
-        ok = False
-        writer = None
-        try:
-            async with asyncio.timeout(s.connect_timeout or None):
-                reader, writer = await asyncio.open_connection(
-                    endpoint.host,
-                    endpoint.port,
-                    ssl=self.ssl,
-                    server_hostname=self._server_name(endpoint),
-                )
-                if s.health_check == "http":
-                    host = self._server_name(endpoint) or endpoint.server_name
-                    writer.write(
-                        f"GET {s.health_check_path} HTTP/1.1\r\nHost: {host}\r\n"
-                        "Connection: close\r\n\r\n".encode()
-                    )
-                    line = await reader.readline()
-                    parts = line.split()
-                    ok = len(parts) >= 2 and parts[1][:1] in (b"2", b"3")
-                else:
-                    ok = True
-        except (OSError, TimeoutError, ssl.SSLError, ValueError):
-            ok = False
-        finally:
-            if writer is not None:
-                writer.close()
+        ok = await probe(endpoint, self.settings, self.ssl, self._server_name(endpoint))
         if ok != endpoint.healthy:
             self.log.warning(
                 "endpoint health changed",
