@@ -9,7 +9,10 @@ The link may also be a path below the root or outside it (git-sync's ``--link``)
 target is then the relative path from the link's directory to the tree.
     .gitsync/repo.git      the bare repository
     .gitsync/trees/<hash>  a checked-out commit; complete once index/<hash> exists
-    .gitsync/index/<hash>  that tree's git index, kept outside it so readers see no .git
+    .gitsync/index/<hash>  that tree's git index, kept outside the tree
+    .gitsync/worktrees/<hash>  that tree's git directory (HEAD, commondir, index link):
+                           the tree's ``.git`` file points here, so readers can run
+                           ``git rev-parse HEAD`` or ``git log`` inside it, as in git-sync
     .gitsync/spare/<hash>  a private fresh checkout of the published commit (and <hash>.index)
     .gitsync/hooks/<hash>  hooks of this commit have not all succeeded yet
     .gitsync/trash/        replaced trees on their way out
@@ -59,6 +62,7 @@ class Trees:
         self.spares = self.state / "spare"
         self.trash = self.state / "trash"
         self.hooks = self.state / "hooks"
+        self.gitdirs = self.state / "worktrees"
         self.link = Path(os.path.normpath(root / link))
         self.temp_link = self.link.with_name(f".{self.link.name}.tmp")
         self.repo = repo
@@ -86,6 +90,7 @@ class Trees:
         removed: list[str] = []
         for path in (self.state, self.trees, self.indexes, self.spares, self.trash, self.hooks):
             path.mkdir(parents=True, exist_ok=True)
+        self.gitdirs.mkdir(exist_ok=True)
         for path in (self.state / "home", self.state / "tmp"):
             path.mkdir(exist_ok=True)
         self.link.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +105,9 @@ class Trees:
         shown = self._link_target()
         for entry in self.trees.iterdir():
             if not (self.indexes / entry.name).is_file() and entry.name != shown:
+                _remove(entry, removed)
+        for entry in self.gitdirs.iterdir():
+            if not (self.trees / entry.name).is_dir():
                 _remove(entry, removed)
         if self.repo.git_dir.is_dir():
             for dirpath, _, filenames in os.walk(self.repo.git_dir):
@@ -142,10 +150,12 @@ class Trees:
                 method = "full"
                 self.checkout.fresh(commit, tree, index, deadline)
                 self.checkout.verify(commit, tree, index, deadline)
+            self._point_git_at(commit)
             os.replace(index, self.index(commit))
         except BaseException:
             _clear(tree)
             _clear(index)
+            _clear(self.gitdirs / commit)
             raise
         self.built_at = time.time()
         self.on_build(method)
@@ -168,6 +178,8 @@ class Trees:
             self.checkout.verify(
                 commit, tree, index, deadline, extra="allow" if shown else "refuse"
             )
+            if not shown:
+                self._point_git_at(commit)
         except Mismatch as exc:
             self.log.warning("not reusing a tree", extra={"hash": commit, "reason": str(exc)})
             self.discard(commit)
@@ -189,6 +201,21 @@ class Trees:
             _clear(index)
             return None
         return "spare"
+
+    def _point_git_at(self, commit: str) -> None:
+        """Give the tree a ``.git`` file and its own git directory, all paths relative (the
+        volume is mounted elsewhere in readers): HEAD is the commit, objects and refs come
+        from the bare repository, the index is the tree's own. Git never lists a ``.git``
+        entry as untracked, so the tree check does not see it."""
+        tree, gitdir = self.tree(commit), self.gitdirs / commit
+        gitdir.mkdir(exist_ok=True)
+        _write(gitdir / "HEAD", commit + "\n")
+        _write(gitdir / "commondir", os.path.relpath(self.repo.git_dir, gitdir) + "\n")
+        _write(gitdir / "gitdir", os.path.relpath(tree / ".git", gitdir) + "\n")
+        if not (gitdir / "index").is_symlink():
+            _clear(gitdir / "index")
+            os.symlink(os.path.relpath(self.index(commit), gitdir), gitdir / "index")
+        _write(tree / ".git", f"gitdir: {os.path.relpath(gitdir, tree)}\n")
 
     def lost(self) -> str | None:
         """Why the published tree is no longer shown (its directory or the link is gone),
@@ -251,6 +278,7 @@ class Trees:
         if self.pinned == commit:
             self.pinned = None
         _clear(self.index(commit))
+        _clear(self.gitdirs / commit)
         if self.tree(commit).is_dir():
             os.rename(self.tree(commit), self.trash / f"{commit}-{time.monotonic_ns()}")
 
@@ -297,6 +325,14 @@ def _clear(path: Path) -> None:
     else:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+
+
+def _write(path: Path, text: str) -> None:
+    if path.is_symlink() or path.is_dir():
+        _clear(path)
+    elif path.is_file() and path.read_text() == text:
+        return
+    path.write_text(text)
 
 
 def _remove(path: Path, removed: list[str]) -> None:

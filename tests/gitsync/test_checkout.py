@@ -58,11 +58,11 @@ async def test_sparse_checkout(tmp_path: Path, served: Path) -> None:
     async with HelperProcess("gitsync", env) as proc:
         await proc.wait_ready()
         tree = root / "current"
-        assert sorted(p.name for p in tree.iterdir()) == ["docs"]
+        assert sorted(p.name for p in tree.iterdir()) == [".git", "docs"]
         head = upstream.commit({"docs/c.md": "c\n", "src/y.py": "y\n", "docs/a.md": None})
         upstream.push()
         await until(lambda: published(root) == head, what="the next commit")
-        assert sorted(p.name for p in (root / "current").iterdir()) == ["docs"]
+        assert sorted(p.name for p in (root / "current").iterdir()) == [".git", "docs"]
         assert sorted(p.name for p in (root / "current" / "docs").iterdir()) == ["b.md", "c.md"]
 
 
@@ -95,7 +95,11 @@ async def test_a_removed_submodule_leaves_nothing(
         head = top.commit({}, "remove inner")
         top.push()
         await until(lambda: published(root) == head, what="the commit without the submodule")
-        assert sorted(p.name for p in (root / "current").iterdir()) == [".gitmodules", "top.txt"]
+        assert sorted(p.name for p in (root / "current").iterdir()) == [
+            ".git",
+            ".gitmodules",
+            "top.txt",
+        ]
 
 
 async def test_what_readers_write_never_reaches_a_later_tree(
@@ -118,7 +122,7 @@ async def test_what_readers_write_never_reaches_a_later_tree(
         second = upstream.commit({"app.py": "print(2)\n"})
         upstream.push()
         await until(lambda: published(root) == second, what="the second commit")
-        assert sorted(p.name for p in current.iterdir()) == ["README", "app.py", "link"]
+        assert sorted(p.name for p in current.iterdir()) == [".git", "README", "app.py", "link"]
         assert (current / "README").read_text() == "v1\n"
 
         # a tree that does not equal its commit is never published, even from the spare
@@ -131,7 +135,7 @@ async def test_what_readers_write_never_reaches_a_later_tree(
         third = upstream.commit({"app.py": "print(3)\n"})
         upstream.push()
         await until(lambda: published(root) == third, what="the third commit")
-        assert sorted(p.name for p in current.iterdir()) == ["README", "app.py", "link"]
+        assert sorted(p.name for p in current.iterdir()) == [".git", "README", "app.py", "link"]
         assert (current / "README").read_text() == "v1\n"
         assert not os.access(current / "app.py", os.X_OK)
         assert os.readlink(current / "link") == "README"

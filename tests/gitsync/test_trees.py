@@ -174,7 +174,7 @@ async def test_kill_9_at_every_step_then_restart(tmp_path: Path, upstream: Upstr
         on_disk = sorted(
             str(p.relative_to(root / "current"))
             for p in (root / "current").rglob("*")
-            if p.is_file()
+            if p.is_file() and p.name != ".git"  # the readers' pointer to git
         )
         assert on_disk == sorted(listing)
         assert (root / "current" / "dir0" / "file0.txt").read_text() == "final\n"
@@ -220,3 +220,26 @@ async def test_the_link_may_be_a_path_relative_to_the_root_or_absolute(
             assert any(e.get("msg") == "found a published tree" for e in proc.logs)
         upstream.commit({"README": "v1\n"})
         upstream.push()
+
+
+async def test_readers_can_ask_git_about_the_published_tree(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    """As in git-sync's worktrees: ``git rev-parse HEAD``, ``git log`` and a clean
+    ``git status`` inside the published tree, through a ``.git`` file with relative paths."""
+    root = tmp_path / "root"
+    async with HelperProcess("gitsync", base_env(root, upstream.url())) as proc:
+        await proc.wait_ready()
+        current = root / "current"
+        assert git("rev-parse", "HEAD", cwd=current) == upstream.head()
+        assert git("log", "-1", "--format=%s", cwd=current) == "first"
+        assert git("status", "--porcelain", cwd=current) == ""
+        head = upstream.commit({"README": "v2\n"}, "second")
+        upstream.push()
+        await until(lambda: published(root) == head, what="the second commit")
+        assert git("rev-parse", "HEAD", cwd=current) == head
+        assert git("log", "-1", "--format=%s", cwd=current) == "second"
+        assert (current / ".git").read_text().startswith("gitdir: ../../worktrees/")
+    moved = tmp_path / "elsewhere"  # relative paths: the volume mounted somewhere else
+    root.rename(moved)
+    assert git("rev-parse", "HEAD", cwd=moved / "current") == head
