@@ -17,14 +17,18 @@ from pathlib import Path
 
 from .settings import GitSyncSettings
 
-_CREDENTIAL_HELPER = (
-    '!f() { test "$1" = get || exit 0; p=$SIDECARS_GIT_PASSWORD; '
-    'test -z "$SIDECARS_GIT_PASSWORD_FILE" || p=$(cat "$SIDECARS_GIT_PASSWORD_FILE") || exit 1; '
-    "printf 'username=%s\\npassword=%s\\n' "
-    '"$SIDECARS_GIT_USERNAME" "$p"; }; f'
-)
-"""Answers git's ``get`` from the environment; a password file is read on every call, so
-a rotated token (a Secret updated in place) is used from the next git process on."""
+
+def _credential_helper(prefix: str) -> str:
+    """Answers git's ``get`` from ``<prefix>USERNAME``, ``<prefix>PASSWORD`` and
+    ``<prefix>PASSWORD_FILE`` in the environment; the password file is read on every call,
+    so a rotated token (a Secret updated in place) is used from the next git process on."""
+    return (
+        f'!f() {{ test "$1" = get || exit 0; p=${prefix}PASSWORD; '
+        f'test -z "${prefix}PASSWORD_FILE" || p=$(cat "${prefix}PASSWORD_FILE") || exit 1; '
+        "printf 'username=%s\\npassword=%s\\n' "
+        f'"${prefix}USERNAME" "$p"; }}; f'
+    )
+
 
 CONFIG = {
     "safe.directory": "*",
@@ -100,7 +104,7 @@ def git_environment(settings: GitSyncSettings, state: Path) -> dict[str, str]:
     """Variables added to the environment of each git process."""
     home, tmp = state / "home", state / "tmp"
     config = dict(CONFIG)
-    env = {
+    env: dict[str, str] = {
         "HOME": str(home),
         "TMPDIR": str(tmp),
         "XDG_CONFIG_HOME": str(home / ".config"),
@@ -109,8 +113,20 @@ def git_environment(settings: GitSyncSettings, state: Path) -> dict[str, str]:
         "GIT_OPTIONAL_LOCKS": "0",
         **identity_environment(home),
     }
-    if settings.username or settings.password or settings.password_file:
-        config["credential.helper"] = _CREDENTIAL_HELPER
+    # git asks the helpers in order: the per-URL ones come before the general one
+    for number, credential in enumerate(settings.credential.items if settings.credential else ()):
+        prefix = f"SIDECARS_GIT_CREDENTIAL_{number}_"
+        config[f"credential.{credential.url}.helper"] = _credential_helper(prefix)
+        env[f"{prefix}USERNAME"] = credential.username
+        env[f"{prefix}PASSWORD"] = credential.password
+        env[f"{prefix}PASSWORD_FILE"] = credential.password_file
+    if (
+        settings.username
+        or settings.password
+        or settings.password_file
+        or settings.askpass_url is not None
+    ):
+        config["credential.helper"] = _credential_helper("SIDECARS_GIT_")
         env["SIDECARS_GIT_USERNAME"] = settings.username
         env["SIDECARS_GIT_PASSWORD"] = str(settings.password or "")
         env["SIDECARS_GIT_PASSWORD_FILE"] = str(settings.password_file or "")

@@ -100,6 +100,59 @@ def _token(text: str, at: int, stops: str) -> tuple[str, int]:
     return text[at:end].strip(), end
 
 
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """One entry of git-sync's ``--credential``: credentials for the URLs under ``url``."""
+
+    url: str
+    username: str
+    password: str = ""
+    password_file: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """git-sync's ``--credential``: a JSON object, or a JSON list of them, each with
+    ``url``, ``username`` and ``password`` or ``password-file``."""
+
+    items: tuple[Credential, ...]
+
+    expected: ClassVar[str] = (
+        'a JSON object or list of objects with "url", "username" and "password" or "password-file"'
+    )
+    type_name: ClassVar[str] = "JSON"
+
+    @classmethod
+    def parse(cls, text: str) -> Credentials:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError from None
+        entries = value if isinstance(value, list) else [value]
+        items = []
+        for entry in entries:
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                raise ValueError
+            if set(entry) - {"url", "username", "password", "password-file"}:
+                raise ValueError
+            if not entry.get("url") or not entry.get("username"):
+                raise ValueError
+            if ("password" in entry) == ("password-file" in entry):
+                raise ValueError
+            items.append(
+                Credential(
+                    entry["url"],
+                    entry["username"],
+                    entry.get("password", ""),
+                    entry.get("password-file", ""),
+                )
+            )
+        return cls(tuple(items))
+
+    def __str__(self) -> str:
+        return f"<{len(self.items)} credentials>"
+
+
 def signal_number(text: str) -> int | None:
     """``SIGHUP``, ``HUP`` or ``1`` as a signal number; ``None`` for anything else."""
     name = text.strip().upper()
@@ -184,6 +237,16 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
     password_file: Path | None = setting(
         default="",
         help="File holding the password or token, read again by each git process (rotation)",
+    )
+    credential: Credentials | None = setting(
+        default="",
+        secret=True,
+        help="Credentials per URL, as git-sync's: JSON object or list, each with url, "
+        "username and password or password-file",
+    )
+    askpass_url: URL | None = setting(
+        default="",
+        help="URL asked before each sync for username=/password= lines, as git-sync's",
     )
     exec_hook: HookCommand | None = setting(
         default="",

@@ -109,6 +109,8 @@ class Sync:
         started = time.monotonic()
         deadline = started + float(self.settings.sync_timeout)
         try:
+            if self.settings.askpass_url is not None:
+                await self._askpass(deadline)
             async with self.lock:
                 outcome = await asyncio.to_thread(self._step, deadline, triggered)
         except (GitFailed, OSError) as exc:
@@ -134,6 +136,29 @@ class Sync:
             )
             self._after_publish(outcome.commit)
         return outcome
+
+    async def _askpass(self, deadline: float) -> None:
+        """git-sync's ``--askpass-url``: a GET answering ``username=`` and ``password=``
+        lines, asked before each sync; git's credential helper then hands them out."""
+        import aiohttp  # only this and the webhook need an HTTP client
+
+        url = self.settings.askpass_url
+        assert url is not None
+        timeout = aiohttp.ClientTimeout(total=max(deadline - time.monotonic(), 0.1))
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url) as response,
+            ):
+                text = await response.text()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise GitFailed(f"askpass URL: {exc or type(exc).__name__}") from None
+        if status != 200:
+            raise GitFailed(f"askpass URL: HTTP {status}")
+        values = dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
+        self.repo.env["SIDECARS_GIT_USERNAME"] = values.get("username", "")
+        self.repo.env["SIDECARS_GIT_PASSWORD"] = values.get("password", "")
 
     def _step(self, deadline: float, triggered: bool) -> Outcome:
         lost = self.trees.lost()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ from .support import (
     base_env,
     free_port,
     make_upstream,
+    one_shot,
     published,
     until,
     wait_port,
@@ -284,6 +286,64 @@ async def test_a_rotated_password_file_is_read_again(
         upstream.push()
         await until(lambda: published(root) == head, what="a commit with the new token")
         assert "token-2" not in proc.stderr()
+
+
+async def test_per_url_credentials_as_in_git_sync(
+    tmp_path: Path, upstream: Upstream, http_url: str
+) -> None:
+    """GITSYNC_CREDENTIAL: a JSON object or list of them, each for the URLs it names."""
+    password_file = tmp_path / "password"
+    password_file.write_text(PASSWORD + "\n")
+    url = f"{http_url}/{upstream.bare.name}"
+    for credential in (
+        {"url": http_url, "username": USER, "password": PASSWORD},
+        [
+            {"url": "http://other.invalid", "username": "x", "password": "y"},
+            {"url": url, "username": USER, "password-file": str(password_file)},
+        ],
+    ):
+        root = tmp_path / f"root{len(str(credential))}"
+        env = base_env(root, url, credential=json.dumps(credential), init_timeout="5s")
+        done = await asyncio.to_thread(one_shot, env)
+        assert done.returncode == 0, done.stderr
+        assert published(root) == upstream.head()
+        assert PASSWORD not in done.stderr
+
+
+async def test_askpass_url_gives_the_credentials(
+    tmp_path: Path, upstream: Upstream, http_url: str
+) -> None:
+    """GITSYNC_ASKPASS_URL: asked before each sync, answers key=value lines."""
+    asked: list[int] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        asked.append(1)
+        return web.Response(text=f"username={USER}\npassword={PASSWORD}\n")
+
+    app = web.Application()
+    app.router.add_get("/creds", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    askpass = f"http://127.0.0.1:{runner.addresses[0][1]}/creds"
+    root = tmp_path / "root"
+    url = f"{http_url}/{upstream.bare.name}"
+    try:
+        env = base_env(root, url, askpass_url=askpass, one_time="true", admin_addr="")
+        env["GITSYNC_INIT_TIMEOUT"] = "5s"
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "sidecars", "gitsync"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert published(root) == upstream.head()
+        assert asked
+    finally:
+        await runner.cleanup()
 
 
 def test_any_uid_without_a_passwd_entry_or_writable_home(
