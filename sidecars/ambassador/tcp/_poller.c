@@ -189,7 +189,7 @@ static PyMethodDef copier_methods[] = {
 
 static PyTypeObject CopierType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "sidecars.ambassador._poller.Copier",
+    .tp_name = "sidecars.ambassador.tcp._poller.Copier",
     .tp_doc = "One direction's reads: recv into the shared buffer, send on.",
     .tp_basicsize = sizeof(Copier),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
@@ -570,7 +570,7 @@ static PyMethodDef poller_methods[] = {
 
 static PyTypeObject PollerType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "sidecars.ambassador._poller.Poller",
+    .tp_name = "sidecars.ambassador.tcp._poller.Poller",
     .tp_doc = "Level-triggered readiness callbacks per fd, run from the loop's own poll.",
     .tp_basicsize = sizeof(Poller),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
@@ -604,7 +604,7 @@ static PyModuleDef_Slot module_slots[] = {
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "sidecars.ambassador._poller",
+    .m_name = "sidecars.ambassador.tcp._poller",
     .m_doc = "poller.py's Poller and Copier in C.",
     .m_slots = module_slots,
 };
