@@ -6,6 +6,7 @@ from typing import Any
 
 from prometheus_client.exposition import choose_encoder
 
+from .access import AdminGuard
 from .helper import HelperContext
 from .httpserver import HttpServer
 from .types import HostPort
@@ -21,6 +22,8 @@ class AdminServer:
         self.ctx = ctx
         self.server = HttpServer(self.respond)
         self.builtin = {"/healthz": self.healthz, "/readyz": self.readyz, "/metrics": self.metrics}
+        settings = ctx.settings
+        self.guard = AdminGuard(str(settings.admin_token), f"{settings.prefix}ADMIN_TOKEN")
 
     async def start(self, addr: HostPort) -> str:
         """Bind and serve; returns the base URL actually bound (port 0 picks a free one)."""
@@ -42,11 +45,19 @@ class AdminServer:
         methods = self.ctx.routes.get(request.path)
         if methods is None:
             return Response("not found\n", 404)
-        handler = methods.get(request.method)
-        if handler is None:
+        route = methods.get(request.method)
+        if route is None:
             allowed = ", ".join(methods)
             return Response("method not allowed\n", 405, headers={"Allow": allowed})
-        return await handler(request)
+        if route.guarded:
+            refusal = self.guard.refusal(request)
+            if refusal is not None:
+                self.ctx.log.warning(
+                    "admin request refused",
+                    extra={"method": request.method, "path": request.path, "peer": request.remote},
+                )
+                return refusal
+        return await route.handler(request)
 
     def healthz(self, request: Request) -> Response:
         reasons = [reason for check in self.ctx.health_checks if (reason := check())]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry
@@ -13,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from .settings import Settings
 from .web import Handler
 
-__all__ = ["Command", "Handler", "HealthCheck", "Helper", "HelperContext"]
+__all__ = ["Command", "Handler", "HealthCheck", "Helper", "HelperContext", "Route"]
 
 S = TypeVar("S", bound=Settings)
 
@@ -22,6 +23,14 @@ HealthCheck = Callable[[], str | None]
 
 Command = Callable[[Sequence[str]], int]
 """An extra CLI word of a helper (``sidecars nginxlog check FILE``): argv in, exit code out."""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """An admin route: its handler, and whether the admin guard stands in front of it."""
+
+    handler: Handler
+    guarded: bool
 
 
 class HelperContext(Generic[S]):
@@ -42,7 +51,7 @@ class HelperContext(Generic[S]):
         self.draining = False
         self.not_ready_reason = "starting"
         self.health_checks: list[HealthCheck] = []
-        self.routes: dict[str, dict[str, Handler]] = {}
+        self.routes: dict[str, dict[str, Route]] = {}
         self.reload_handlers: list[Callable[[], Awaitable[None] | None]] = []
         self.admin_url: str | None = None
         self._stop: Callable[[str], None] = lambda reason: self.stopping.set()
@@ -63,9 +72,29 @@ class HelperContext(Generic[S]):
         """Make ``/healthz`` fail (so the kubelet restarts us) while ``check`` returns a reason."""
         self.health_checks.append(check)
 
-    def add_route(self, method: str, path: str, handler: Handler) -> None:
-        """Serve an extra endpoint on the admin server, such as ``POST /sync``."""
-        self.routes.setdefault(path, {})[method.upper()] = handler
+    def add_route(
+        self,
+        method: str,
+        path: str,
+        handler: Handler,
+        *,
+        mutates: bool | None = None,
+        own_secret: bool = False,
+    ) -> None:
+        """Serve an extra endpoint on the admin server, such as ``POST /reload``.
+
+        Args:
+            mutates: Whether the route changes something; ``None`` means every method but
+                GET and HEAD does. A mutating route answers only loopback peers, or only
+                requests bearing ``<PREFIX>ADMIN_TOKEN`` once that is set.
+            own_secret: The handler checks a credential of its own (a webhook's shared
+                secret, as gitsync's ``POST /sync``), so the admin guard lets every peer through.
+        """
+        method = method.upper()
+        if mutates is None:
+            mutates = method not in ("GET", "HEAD")
+        route = Route(handler, guarded=mutates and not own_secret)
+        self.routes.setdefault(path, {})[method] = route
 
     def on_reload(self, handler: Callable[[], Awaitable[None] | None]) -> None:
         """Run ``handler`` on SIGHUP, the conventional 'reread your configuration' signal."""

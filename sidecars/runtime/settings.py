@@ -77,6 +77,11 @@ class Settings:
         default=":8080",
         help="Address of the admin server (/healthz, /readyz, /metrics); empty turns it off",
     )
+    admin_token: Secret = setting(
+        default="",
+        help="Bearer token that mutating admin routes (POST /quitquitquit, ...) require; "
+        "empty lets only loopback peers call them",
+    )
     drain_timeout: Duration = setting(
         default="20s", help="How long a stopping helper may take before it is cancelled"
     )
