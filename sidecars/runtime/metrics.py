@@ -1,18 +1,93 @@
-"""The metrics every helper exports, whatever it does."""
+"""The metrics every helper exports, whatever it does, and the registry that serves them.
+
+Each collector runs on its own at scrape time, the way node_exporter wraps its collectors:
+one that raises is logged and left out, the rest of ``/metrics`` is served, and
+``sidecars_scrape_collector_success{collector}`` says which one failed.
+"""
 
 from __future__ import annotations
 
+import copy
+import logging
 import platform
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from .._version import __version__
 
-__all__ = ["new_registry"]
+__all__ = ["HelperRegistry", "RuntimeCollector", "new_registry"]
+
+log = logging.getLogger("sidecars.runtime")
+
+
+class HelperRegistry(CollectorRegistry):
+    """A ``CollectorRegistry`` that isolates its collectors from one another at scrape time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: dict[Collector, str] = {}
+        self.failed: set[str] = set()
+
+    def register(self, collector: Collector, name: str | None = None) -> None:
+        """Add ``collector``; ``name`` labels its scrape metrics (default: its class name
+        without ``Collector``, lower-cased)."""
+        super().register(collector)
+        wanted = name or type(collector).__name__.removesuffix("Collector").lower() or "collector"
+        taken = set(self.names.values())
+        label, number = wanted, 1
+        while label in taken:
+            number += 1
+            label = f"{wanted}_{number}"
+        self.names[collector] = label
+
+    def unregister(self, collector: Collector) -> None:
+        super().unregister(collector)
+        self.names.pop(collector, None)
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            collectors = copy.copy(self._collector_to_names)
+        success = GaugeMetricFamily(
+            "sidecars_scrape_collector_success",
+            "1 if the collector's last scrape succeeded, 0 if it raised and was left out.",
+            labels=["collector"],
+        )
+        duration = GaugeMetricFamily(
+            "sidecars_scrape_collector_duration_seconds",
+            "How long the collector's last scrape took.",
+            labels=["collector"],
+        )
+        for collector in collectors:
+            name = self.names.get(collector, type(collector).__name__)
+            started = time.perf_counter()
+            try:
+                families = list(collector.collect())
+            except Exception as exc:
+                families = []
+                ok = False
+                self._log_failure(name, exc)
+            else:
+                ok = True
+                self.failed.discard(name)
+            duration.add_metric([name], time.perf_counter() - started)
+            success.add_metric([name], 1 if ok else 0)
+            yield from families
+        yield success
+        yield duration
+
+    def _log_failure(self, name: str, exc: Exception) -> None:
+        """The traceback once, then one line a scrape while the collector keeps failing."""
+        extra = {"collector": name, "error": str(exc) or type(exc).__name__}
+        if name in self.failed:
+            log.error("collector failed, left out of the scrape", extra=extra)
+        else:
+            self.failed.add(name)
+            log.error("collector failed, left out of the scrape", extra=extra, exc_info=exc)
 
 
 class RuntimeCollector(Collector):
@@ -31,15 +106,16 @@ class RuntimeCollector(Collector):
         ready = GaugeMetricFamily(
             "sidecars_ready", "1 while /readyz answers 200.", labels=["helper"]
         )
-        ready.add_metric([self.ctx.name], 1 if self.ctx.is_ready else 0)
+        serving = self.ctx.is_ready and not self.ctx.draining
+        ready.add_metric([self.ctx.name], 1 if serving else 0)
         return [info, ready]
 
     def describe(self) -> Iterable[GaugeMetricFamily]:
         return self.collect()
 
 
-def new_registry() -> CollectorRegistry:
+def new_registry() -> HelperRegistry:
     """A registry of the helper's own, with process metrics in it on purpose."""
-    registry = CollectorRegistry()
+    registry = HelperRegistry()
     ProcessCollector(registry=registry)
     return registry

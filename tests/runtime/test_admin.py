@@ -1,15 +1,18 @@
 import asyncio
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 import aiohttp
 import pytest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from sidecars import HelperContext, HostPort, Request, Response, Settings
 from sidecars.runtime.admin import AdminServer
 from sidecars.runtime.httpserver import MAX_BODY
 from sidecars.runtime.metrics import RuntimeCollector, new_registry
+from tests.promtool import needs_promtool, promtool_check
 
 
 class Plain(Settings, prefix="PLAIN_"):
@@ -221,3 +224,82 @@ async def test_stop_answers_a_request_in_progress_and_closes_idle_connections() 
     await asyncio.wait_for(stopping, 10)
     idle_writer.close()
     busy_writer.close()
+
+
+class _Broken(Collector):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def collect(self) -> Iterable[Metric]:
+        self.calls += 1
+        yield GaugeMetricFamily("broken_partial", "Yielded before the failure.", value=1)
+        raise RuntimeError("the source went away")
+
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily("broken_partial", "Yielded before the failure.")]
+
+
+@needs_promtool
+async def test_a_raising_collector_is_left_out_and_the_rest_served(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    ctx, url, session = served
+    broken = _Broken()
+    ctx.registry.register(broken)
+    for _ in range(2):
+        status, text = await _get(session, url + "/metrics")
+        assert status == 200
+    assert broken.calls == 2
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert "broken_partial" not in families
+    assert "process_resident_memory_bytes" in families
+    assert "sidecars_build_info" in families
+    success = {
+        s.labels["collector"]: s.value
+        for s in families["sidecars_scrape_collector_success"].samples
+    }
+    assert success == {"process": 1, "runtime": 1, "_broken": 0}
+    durations = families["sidecars_scrape_collector_duration_seconds"].samples
+    assert {s.labels["collector"] for s in durations} == set(success)
+    assert all(s.value >= 0 for s in durations)
+    failures = [r for r in caplog.records if r.getMessage().startswith("collector failed")]
+    assert [getattr(r, "collector", None) for r in failures] == ["_broken", "_broken"]
+    assert failures[0].exc_info is not None
+    assert failures[1].exc_info is None
+    checked = await asyncio.to_thread(promtool_check, text)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    ctx.registry.unregister(broken)
+    families = {
+        f.name: f
+        for f in text_string_to_metric_families((await _get(session, url + "/metrics"))[1])
+    }
+    assert {
+        s.labels["collector"] for s in families["sidecars_scrape_collector_success"].samples
+    } == {
+        "process",
+        "runtime",
+    }
+
+
+@needs_promtool
+async def test_promtool_accepts_the_whole_exposition(served: Served) -> None:
+    _, url, session = served
+    checked = await asyncio.to_thread(promtool_check, (await _get(session, url + "/metrics"))[1])
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.strip() == "", checked.stdout
+
+
+async def test_sidecars_ready_is_0_while_draining(served: Served) -> None:
+    ctx, url, session = served
+
+    async def ready_value() -> float:
+        text = (await _get(session, url + "/metrics"))[1]
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        return float(families["sidecars_ready"].samples[0].value)
+
+    assert await ready_value() == 0
+    ctx.ready()
+    assert await ready_value() == 1
+    ctx.draining = True
+    assert (await _get(session, url + "/readyz"))[0] == 503
+    assert await ready_value() == 0
