@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .runtime.backoff import Backoff
     from .runtime.errors import ConfigError, HelperError, Problem
     from .runtime.helper import Command, HealthCheck, Helper, HelperContext
+    from .runtime.histogram import Histogram, LabelledHistograms
     from .runtime.lifecycle import run_helper
     from .runtime.settings import Settings, setting
     from .runtime.types import URL, ByteSize, Duration, HostPort, Secret
@@ -30,6 +31,8 @@ _HOMES = {
     "HealthCheck": "helper",
     "Helper": "helper",
     "HelperContext": "helper",
+    "Histogram": "histogram",
+    "LabelledHistograms": "histogram",
     "run_helper": "lifecycle",
     "Settings": "settings",
     "setting": "settings",
@@ -57,7 +60,9 @@ __all__ = [
     "Helper",
     "HelperContext",
     "HelperError",
+    "Histogram",
     "HostPort",
+    "LabelledHistograms",
     "Problem",
     "Request",
     "Response",

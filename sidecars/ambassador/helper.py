@@ -55,11 +55,7 @@ class Ambassador(Helper[AmbassadorSettings]):
                 await started.drain(0)
             raise ConfigError(f"cannot bind {failed}: {exc.strerror}") from None
         ctx.ready()
-        await ctx.stopping.wait()
-        ctx.log.info(
-            "still accepting during the drain delay", extra={"seconds": settings.drain_delay}
-        )
-        await asyncio.sleep(float(settings.drain_delay))
+        await ctx.stopping.wait()  # set once the runtime's AMBASSADOR_DRAIN_DELAY is over
         for listener in listeners:
             await listener.stop_accepting()
         open_now = sum(len(listener.connections) for listener in listeners)

@@ -14,7 +14,7 @@ from sidecars import Duration, HostPort, Problem, Settings, setting
 Balancing = Literal["round_robin", "least_conn", "p2c", "ketama"]
 
 
-class AmbassadorSettings(Settings, prefix="AMBASSADOR_", admin_port=9401):
+class AmbassadorSettings(Settings, prefix="AMBASSADOR_", admin_port=9401, drain_delay="5s"):
     drain_timeout: Duration = setting(
         default="45s",
         help="How long a stopping ambassador may take in all (drain delay plus connection wait)",
@@ -118,9 +118,6 @@ class AmbassadorSettings(Settings, prefix="AMBASSADOR_", admin_port=9401):
         default="5s", help="Shortest re-resolution period (the period with the system resolver)"
     )
     dns_max_ttl: Duration = setting(default="5m", help="Longest re-resolution period")
-    drain_delay: Duration = setting(
-        default="5s", help="After SIGTERM, keep accepting this long (the app may still dial out)"
-    )
     connection_drain: Duration = setting(
         default="30s", help="Then wait up to this long for open connections before closing them"
     )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from asyncio import FIRST_COMPLETED
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry
 
+from .errors import ConfigError, HelperError
 from .settings import Settings
 from .web import Handler
 
@@ -54,6 +55,9 @@ class HelperContext(Generic[S]):
         self.routes: dict[str, dict[str, Route]] = {}
         self.reload_handlers: list[Callable[[], Awaitable[None] | None]] = []
         self.admin_url: str | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.failure: tuple[str, BaseException] | None = None
+        self.failed = asyncio.Event()
         self._stop: Callable[[str], None] = lambda reason: self.stopping.set()
 
     def ready(self) -> None:
@@ -104,11 +108,66 @@ class HelperContext(Generic[S]):
         """Start the same drain as SIGTERM (e.g. ``POST /quitquitquit`` for a Job's sidecar)."""
         self._stop(reason)
 
-    async def sleep(self, seconds: float) -> bool:
-        """Wait ``seconds`` or until stopping; ``True`` means the helper should stop."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), timeout=max(seconds, 0))
+    async def sleep(self, seconds: float, wake: asyncio.Event | None = None) -> bool:
+        """Wait ``seconds``, until ``wake`` is set, or until stopping, whichever comes first.
+
+        Args:
+            seconds: The longest wait; 0 or less only checks for the stop.
+            wake: An event that ends the wait early (a trigger, a signal). It is left set,
+                so the caller can tell a wake-up from a timeout and clears it when it acts.
+
+        Returns:
+            ``True`` when the helper should stop, ``False`` otherwise.
+        """
+        if self.stopping.is_set() or (wake is not None and wake.is_set()):
+            return self.stopping.is_set()
+        waiters = [asyncio.ensure_future(self.stopping.wait())]
+        if wake is not None:
+            waiters.append(asyncio.ensure_future(wake.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=max(seconds, 0), return_when=FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
         return self.stopping.is_set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run ``coro`` beside ``run()``, supervised by the runtime.
+
+        If it raises, the helper ends: the log names the task, the exit code is 1 (2 for a
+        ``ConfigError``). When ``run()`` ends, tasks still running are cancelled and awaited,
+        so a loop that watches ``stopping`` needs no cleanup of its own.
+        """
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            return
+        name = task.get_name()
+        if isinstance(exc, HelperError | ConfigError):
+            self.log.error("task %s failed: %s", name, exc, extra={"task": name})
+        else:
+            self.log.error("task %s crashed", name, extra={"task": name}, exc_info=exc)
+        if self.failure is None:
+            self.failure = (name, exc)
+        self.failed.set()
+
+    async def cancel_tasks(self, timeout: float = 5.0) -> None:
+        """Cancel the supervised tasks still running and wait up to ``timeout`` for them."""
+        pending = set(self.tasks)
+        for task in pending:
+            task.cancel()
+        if pending:
+            _, stuck = await asyncio.wait(pending, timeout=timeout)
+            for task in stuck:
+                self.log.warning("task ignored its cancellation", extra={"task": task.get_name()})
 
 
 class Helper(Generic[S]):

@@ -42,6 +42,8 @@ def run_helper(helper_cls: type[Helper[Any]], environ: Mapping[str, str] | None 
     configure_logging(helper_cls.name, settings.log_level, settings.log_format)
     for warning in helper_cls.settings_class.unknown_variables(environ):
         log.warning(warning)
+    for warning in helper_cls.settings_class.deprecated_variables(environ):
+        log.warning(warning)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         return runner.run(_serve(helper_cls, settings))
 
@@ -68,10 +70,18 @@ async def _serve(helper_cls: type[Helper[Any]], settings: Settings) -> int:
             task.cancel()
             return
         signalled.append(name)
-        log.info("stopping, draining", extra={"reason": name})
+        delay = float(settings.drain_delay)
         ctx.draining = True
-        ctx.stopping.set()
-        loop.call_later(float(settings.drain_timeout), _drain_expired, task)
+        if delay > 0:
+            log.info(
+                "stopping: readiness 503, serving on for the drain delay",
+                extra={"reason": name, "seconds": delay},
+            )
+            loop.call_later(delay, _stop_now, ctx)
+        else:
+            log.info("stopping, draining", extra={"reason": name})
+            ctx.stopping.set()
+        loop.call_later(float(settings.drain_timeout), _drain_expired, task, ctx)
 
     ctx._stop = on_stop_signal
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -85,38 +95,65 @@ async def _serve(helper_cls: type[Helper[Any]], settings: Settings) -> int:
 
     loop.add_signal_handler(signal.SIGHUP, on_reload_signal)
     try:
-        return await _outcome(task, signalled)
+        return await _supervise(ctx, task, signalled)
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         await admin.stop()
 
 
-async def _outcome(task: asyncio.Task[None], signalled: list[str]) -> int:
+async def _supervise(
+    ctx: HelperContext[Any], task: asyncio.Task[None], signalled: list[str]
+) -> int:
+    """Wait for ``run()``, or for a spawned task to fail first; then end the spawned tasks."""
+    failed = asyncio.ensure_future(ctx.failed.wait())
     try:
-        await task
-    except asyncio.CancelledError:
+        await asyncio.wait({task, failed}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        failed.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task})
+    await ctx.cancel_tasks()
+    if ctx.failure is not None:
+        name, exc = ctx.failure
+        log.error("stopped because task %s failed", name, extra={"task": name})
+        return ConfigError.exit_code if isinstance(exc, ConfigError) else HelperError.exit_code
+    return _outcome(task, signalled)
+
+
+def _outcome(task: asyncio.Task[None], signalled: list[str]) -> int:
+    if task.cancelled():
         if not signalled:
-            raise
+            raise asyncio.CancelledError
         log.info("stopped")
         return 0
-    except ConfigError as exc:
+    exc = task.exception()
+    if isinstance(exc, ConfigError):
         log.error(exc.render())
         return ConfigError.exit_code
-    except HelperError as exc:
+    if isinstance(exc, HelperError):
         log.error(str(exc))
         return HelperError.exit_code
-    except Exception:
-        log.exception("helper crashed")
+    if exc is not None:
+        log.error("helper crashed", exc_info=exc)
         return HelperError.exit_code
     log.info("stopped" if signalled else "done")
     return 0
 
 
-def _drain_expired(task: asyncio.Task[None]) -> None:
+def _stop_now(ctx: HelperContext[Any]) -> None:
+    if not ctx.stopping.is_set():
+        log.info("drain delay over, stopping")
+        ctx.stopping.set()
+
+
+def _drain_expired(task: asyncio.Task[None], ctx: HelperContext[Any]) -> None:
     if not task.done():
         log.warning("drain timeout reached, cancelling")
         task.cancel()
+        for spawned in ctx.tasks:
+            spawned.cancel()
 
 
 async def _reload(ctx: HelperContext[Any]) -> None:

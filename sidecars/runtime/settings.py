@@ -36,6 +36,7 @@ class SettingInfo:
     default: Any
     env: str | None
     secret: bool
+    aliases: tuple[str, ...] = ()
 
 
 def setting(
@@ -44,6 +45,7 @@ def setting(
     default: Any = dataclasses.MISSING,
     env: str | None = None,
     secret: bool = False,
+    aliases: tuple[str, ...] = (),
 ) -> Any:
     """Declare one setting.
 
@@ -53,8 +55,11 @@ def setting(
         env: The full variable name, when it is not the prefix plus the upper-cased attribute.
         secret: Mask the value in errors and reprs and accept ``<VARIABLE>_FILE``.
             ``Secret``-typed settings are secret without saying so.
+        aliases: Former names, still read (with a deprecation warning) when the variable
+            itself is unset; a name without the prefix gets the class's prefix. A former
+            name that another setting of the class declares stays that setting's.
     """
-    info = SettingInfo(help=help, default=default, env=env, secret=secret)
+    info = SettingInfo(help=help, default=default, env=env, secret=secret, aliases=aliases)
     return dataclasses.field(default=default, metadata={_KEY: info})
 
 
@@ -82,22 +87,31 @@ class Settings:
         help="Bearer token that mutating admin routes (POST /quitquitquit, ...) require; "
         "empty lets only loopback peers call them",
     )
+    drain_delay: Duration = setting(
+        default="0s",
+        help="On SIGTERM, keep serving this long with /readyz answering 503 "
+        "(while Services stop routing here), then stop",
+        aliases=("SHUTDOWN_DELAY",),
+    )
     drain_timeout: Duration = setting(
-        default="20s", help="How long a stopping helper may take before it is cancelled"
+        default="20s",
+        help="How long a stopping helper may take, drain delay included, before it is cancelled",
     )
 
-    def __init_subclass__(cls, prefix: str = "", admin_port: int | None = None, **kw: Any) -> None:
+    def __init_subclass__(
+        cls,
+        prefix: str = "",
+        admin_port: int | None = None,
+        drain_delay: str | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init_subclass__(**kw)
         if prefix:
             cls.prefix = prefix
         if admin_port is not None:
-            if "__annotations__" not in cls.__dict__:
-                cls.__annotations__ = {}
-            cls.__annotations__["admin_addr"] = HostPort | None
-            cls.admin_addr = setting(
-                default=f":{admin_port}",
-                help=_fields(Settings)["admin_addr"].metadata[_KEY].help,
-            )
+            _redeclare(cls, "admin_addr", HostPort | None, f":{admin_port}")
+        if drain_delay is not None:
+            _redeclare(cls, "drain_delay", Duration, drain_delay)
         _finish(cls)
 
     @classmethod
@@ -107,14 +121,42 @@ class Settings:
         return [(_env_name(cls, f), f, hints[f.name]) for f in _fields(cls).values()]
 
     @classmethod
+    def aliases(cls) -> dict[str, str]:
+        """Former variable names still honoured: former name -> current name."""
+        owned = {name for name, _, _ in cls.variables()}
+        found = {}
+        for name, field, _ in cls.variables():
+            for alias in field.metadata[_KEY].aliases:
+                former = alias if alias.startswith(cls.prefix) else f"{cls.prefix}{alias}"
+                if former not in owned:
+                    found[former] = name
+        return found
+
+    @classmethod
+    def deprecated_variables(cls, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Warnings for former names in use."""
+        environ = os.environ if environ is None else environ
+        return [
+            f"{former} is deprecated; use {name}"
+            + (" (it is set too and wins)" if name in environ else "")
+            for former, name in cls.aliases().items()
+            if former in environ
+        ]
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
         """Build the settings, or raise one ``ConfigError`` naming every bad variable."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         problems: list[Problem] = []
+        former = {name: alias for alias, name in cls.aliases().items()}
+        used: dict[str, str] = {}
         for name, field, kind in cls.variables():
             info: SettingInfo = field.metadata[_KEY]
             secret = info.secret or _is_secret(kind)
+            alias = former.get(name)
+            if alias is not None and name not in environ and alias in environ:
+                used[name] = name = alias
             try:
                 raw = _read_raw(name, environ, secret)
             except OSError as exc:
@@ -136,9 +178,9 @@ class Settings:
         if problems:
             raise ConfigError(problems)
         settings = cls(**values)
-        problems = settings.validate()
+        problems = settings._lifecycle_problems() + settings.validate()
         if problems:
-            raise ConfigError(problems)
+            raise ConfigError([_as_written(problem, used) for problem in problems])
         return settings
 
     @classmethod
@@ -147,7 +189,7 @@ class Settings:
         if not cls.prefix:
             return []
         environ = os.environ if environ is None else environ
-        known = set()
+        known = set(cls.aliases())
         for name, field, kind in cls.variables():
             known.add(name)
             if field.metadata[_KEY].secret or _is_secret(kind):
@@ -162,6 +204,17 @@ class Settings:
 
     def validate(self) -> list[Problem]:
         """Checks that span several settings; override and return the problems found."""
+        return []
+
+    def _lifecycle_problems(self) -> list[Problem]:
+        if self.drain_delay >= self.drain_timeout and self.drain_delay > 0:
+            return [
+                Problem(
+                    f"{self.prefix}DRAIN_DELAY",
+                    str(self.drain_delay),
+                    f"must be shorter than {self.prefix}DRAIN_TIMEOUT ({self.drain_timeout})",
+                )
+            ]
         return []
 
     def __repr__(self) -> str:
@@ -205,8 +258,20 @@ def _fields(cls: type[Settings]) -> dict[str, dataclasses.Field[Any]]:
     return {field.name: field for field in dataclasses.fields(cast(Any, cls))}
 
 
-def _required(field: dataclasses.Field[Any]) -> bool:
-    return field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+def _as_written(problem: Problem, used: Mapping[str, str]) -> Problem:
+    """Name the former variable when that is the one the operator set."""
+    if problem.variable in used:
+        return dataclasses.replace(problem, variable=used[problem.variable])
+    return problem
+
+
+def _redeclare(cls: type[Settings], name: str, kind: Any, default: str) -> None:
+    """Give a shared setting another default in a subclass, keeping its help and aliases."""
+    if "__annotations__" not in cls.__dict__:
+        cls.__annotations__ = {}
+    cls.__annotations__[name] = kind
+    info: SettingInfo = _fields(Settings)[name].metadata[_KEY]
+    setattr(cls, name, setting(default=default, help=info.help, aliases=info.aliases))
 
 
 def _copier(value: list[Any]) -> Callable[[], list[Any]]:

@@ -139,3 +139,65 @@ async def test_sigterm_is_honoured_as_pid_1() -> None:
     assert nspid.split()[-1] == "1"
     os.kill(int(child), signal.SIGTERM)
     assert await asyncio.wait_for(unshare.wait(), 15) == 0
+
+
+@pytest.mark.parametrize(
+    ("task", "message", "traceback"),
+    [
+        ("crash", "task sample.crash crashed", True),
+        ("helper-error", "task sample.helper-error failed: the upstream is gone", False),
+    ],
+)
+async def test_a_failing_spawned_task_ends_the_helper_with_exit_1(
+    task: str, message: str, traceback: bool
+) -> None:
+    async with sample(SAMPLE_TASK=task) as proc:
+        assert await proc.wait() == 1
+        failed = next(e for e in proc.logs if e["msg"] == message)
+        assert failed["task"] == f"sample.{task}"
+        assert ("exc" in failed) is traceback
+        assert proc.logs[-1]["msg"] == f"stopped because task sample.{task} failed"
+
+
+async def test_spawned_tasks_still_running_are_cancelled_and_awaited_on_drain() -> None:
+    async with sample(SAMPLE_TASK="stubborn") as proc:
+        await proc.wait_ready()
+        assert await proc.stop() == 0
+        messages = [e["msg"] for e in proc.logs]
+        assert messages.index("spawned task ends") < messages.index("stopped")
+
+
+async def test_the_drain_delay_keeps_serving_with_readiness_503_before_stopping() -> None:
+    async with sample(SAMPLE_DRAIN_DELAY="60s", SAMPLE_DRAIN_TIMEOUT="90s") as proc:
+        await proc.wait_ready()
+        assert await proc.get("/stopping") == (200, "False\n")
+        proc.send(signal.SIGTERM)
+        entry = await proc.wait_log(lambda e: e["msg"].startswith("stopping: readiness 503"))
+        assert entry["seconds"] == 60
+        assert await proc.get("/readyz") == (503, "not ready: draining\n")
+        assert await proc.sample("sidecars_ready", helper="sample") == 0
+        assert await proc.get("/stopping") == (200, "False\n")  # run() not told yet
+        proc.send(signal.SIGTERM)  # a second signal cuts the delay short
+        assert await proc.wait() == 0
+
+
+async def test_a_short_drain_delay_ends_in_stopping() -> None:
+    async with sample(SAMPLE_DRAIN_DELAY="50ms") as proc:
+        await proc.wait_ready()
+        proc.send(signal.SIGTERM)
+        assert await proc.wait() == 0
+        messages = [e["msg"] for e in proc.logs]
+        assert messages.index("drain delay over, stopping") < messages.index("holding")
+
+
+async def test_the_former_shutdown_delay_name_still_works_with_a_warning() -> None:
+    async with sample(SAMPLE_SHUTDOWN_DELAY="60s", SAMPLE_DRAIN_TIMEOUT="90s") as proc:
+        warning = await proc.wait_log(lambda e: "deprecated" in e["msg"])
+        assert warning["msg"] == "SAMPLE_SHUTDOWN_DELAY is deprecated; use SAMPLE_DRAIN_DELAY"
+        assert warning["level"] == "warning"
+        await proc.wait_ready()
+        proc.send(signal.SIGTERM)
+        entry = await proc.wait_log(lambda e: e["msg"].startswith("stopping: readiness 503"))
+        assert entry["seconds"] == 60
+        proc.send(signal.SIGTERM)
+        assert await proc.wait() == 0

@@ -215,3 +215,50 @@ def test_a_default_that_does_not_parse_is_a_declaration_error() -> None:
 
         class Broken(Settings, prefix="B_"):
             wait: Duration = setting(default="soon", help="bad default")
+
+
+class Delayed(Settings, prefix="DL_", drain_delay="5s"):
+    pass
+
+
+class OwnsTheFormerName(Settings, prefix="OW_"):
+    shutdown_delay: Duration = setting(default="2s", help="its own, older setting")
+
+
+def test_the_drain_delay_defaults_to_0_and_a_subclass_may_change_that() -> None:
+    assert Every.from_env({}).drain_delay == 0
+    assert Delayed.from_env({}).drain_delay == 5
+    assert Delayed.from_env({"DL_DRAIN_DELAY": "1s"}).drain_delay == 1
+
+
+def test_a_former_name_is_read_when_the_current_one_is_unset() -> None:
+    assert Delayed.aliases() == {"DL_SHUTDOWN_DELAY": "DL_DRAIN_DELAY"}
+    environ = {"DL_SHUTDOWN_DELAY": "3s"}
+    assert Delayed.from_env(environ).drain_delay == 3
+    assert Delayed.deprecated_variables(environ) == [
+        "DL_SHUTDOWN_DELAY is deprecated; use DL_DRAIN_DELAY"
+    ]
+    assert Delayed.unknown_variables(environ) == []
+    both = {"DL_SHUTDOWN_DELAY": "3s", "DL_DRAIN_DELAY": "4s"}
+    assert Delayed.from_env(both).drain_delay == 4
+    assert Delayed.deprecated_variables(both) == [
+        "DL_SHUTDOWN_DELAY is deprecated; use DL_DRAIN_DELAY (it is set too and wins)"
+    ]
+
+
+def test_errors_name_the_former_variable_the_operator_wrote() -> None:
+    with pytest.raises(ConfigError) as bad:
+        Delayed.from_env({"DL_SHUTDOWN_DELAY": "soon"})
+    assert [p.variable for p in bad.value.problems] == ["DL_SHUTDOWN_DELAY"]
+    with pytest.raises(ConfigError) as long:
+        Delayed.from_env({"DL_SHUTDOWN_DELAY": "30s"})
+    assert long.value.problems == [
+        Problem("DL_SHUTDOWN_DELAY", "30s", "must be shorter than DL_DRAIN_TIMEOUT (20s)")
+    ]
+
+
+def test_a_class_that_declares_the_former_name_keeps_it() -> None:
+    assert OwnsTheFormerName.aliases() == {}
+    settings = OwnsTheFormerName.from_env({"OW_SHUTDOWN_DELAY": "7s"})
+    assert (settings.shutdown_delay, settings.drain_delay) == (7, 0)
+    assert OwnsTheFormerName.deprecated_variables({"OW_SHUTDOWN_DELAY": "7s"}) == []

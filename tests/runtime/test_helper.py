@@ -1,0 +1,52 @@
+"""HelperContext pieces used inside run(): the wake-or-stop sleep."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sidecars import HelperContext, Settings
+from sidecars.runtime.metrics import new_registry
+
+
+class Plain(Settings, prefix="PLAIN_"):
+    pass
+
+
+def _ctx() -> HelperContext[Plain]:
+    return HelperContext("plain", Plain.from_env({}), new_registry())
+
+
+async def test_sleep_ends_on_the_wake_event_and_leaves_it_set() -> None:
+    ctx, wake = _ctx(), asyncio.Event()
+    sleeping = asyncio.create_task(ctx.sleep(3600, wake=wake))
+    await asyncio.sleep(0)
+    assert not sleeping.done()
+    wake.set()
+    assert await asyncio.wait_for(sleeping, 10) is False
+    assert wake.is_set()
+    assert await asyncio.wait_for(ctx.sleep(3600, wake=wake), 10) is False  # still set: at once
+
+
+async def test_sleep_ends_on_stopping_and_says_so() -> None:
+    ctx, wake = _ctx(), asyncio.Event()
+    sleeping = asyncio.create_task(ctx.sleep(3600, wake=wake))
+    await asyncio.sleep(0)
+    ctx.stopping.set()
+    assert await asyncio.wait_for(sleeping, 10) is True
+    assert await ctx.sleep(3600) is True
+
+
+async def test_sleep_times_out_without_stopping() -> None:
+    ctx, wake = _ctx(), asyncio.Event()
+    assert await ctx.sleep(0.01, wake=wake) is False
+    assert await ctx.sleep(0) is False
+    assert not wake.is_set()
+
+
+async def test_sleep_leaves_no_waiters_behind() -> None:
+    ctx, wake = _ctx(), asyncio.Event()
+    before = len(asyncio.all_tasks())
+    for _ in range(5):
+        await ctx.sleep(0, wake=wake)
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == before
