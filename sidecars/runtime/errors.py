@@ -9,13 +9,18 @@ __all__ = ["ConfigError", "HelperError", "Problem"]
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One bad setting: the variable, the value as written (``None`` if unset), what was wrong."""
+    """One bad setting: the variable, the value as written (``None`` if unset), what was wrong.
+
+    A problem that no single variable owns has an empty ``variable`` and reads as ``reason``.
+    """
 
     variable: str
     value: str | None
     reason: str
 
     def __str__(self) -> str:
+        if not self.variable:
+            return self.reason
         if self.value is None:
             return f"{self.variable} is not set: {self.reason}"
         return f"{self.variable}={self.value!r}: {self.reason}"
@@ -30,7 +35,9 @@ class ConfigError(Exception):
     exit_code = 2
 
     def __init__(self, problems: list[Problem] | str) -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.problems: list[Problem] = (
+            [Problem("", None, problems)] if isinstance(problems, str) else list(problems)
+        )
         super().__init__(self.render())
 
     def render(self) -> str:

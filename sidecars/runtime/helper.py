@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from asyncio import FIRST_COMPLETED
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from .web import Handler
 __all__ = ["Command", "Handler", "HealthCheck", "Helper", "HelperContext", "Route"]
 
 S = TypeVar("S", bound=Settings)
+T = TypeVar("T")
 
 HealthCheck = Callable[[], str | None]
 """Returns ``None`` while healthy, else the reason ``/healthz`` reports."""
@@ -131,7 +133,7 @@ class HelperContext(Generic[S]):
                 waiter.cancel()
         return self.stopping.is_set()
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
         """Run ``coro`` beside ``run()``, supervised by the runtime.
 
         If it raises, the helper ends: the log names the task, the exit code is 1 (2 for a
@@ -170,7 +172,7 @@ class HelperContext(Generic[S]):
                 self.log.warning("task ignored its cancellation", extra={"task": task.get_name()})
 
 
-class Helper(Generic[S]):
+class Helper(ABC, Generic[S]):
     """Base class of every helper, built in or third-party.
 
     Set ``name`` (the CLI word and entry-point key), ``settings_class``, optionally
@@ -179,16 +181,17 @@ class Helper(Generic[S]):
     """
 
     name: ClassVar[str]
-    settings_class: ClassVar[type[Settings]]
+    settings_class: type[S]
+    """The settings class, the same ``S`` as in ``Helper[S]`` (mypy holds the two together)."""
     commands: ClassVar[Mapping[str, Command]] = {}
 
+    @abstractmethod
     async def run(self, ctx: HelperContext[S]) -> None:
         """Do the helper's work until done (one-shot helpers) or until ``ctx.stopping``.
 
         Raise ``HelperError`` for a failure the operator should read (exit 1), or
         ``ConfigError`` for a setting that turned out to be unusable (exit 2).
         """
-        raise NotImplementedError
 
     @classmethod
     def description(cls) -> str:

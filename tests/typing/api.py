@@ -1,12 +1,17 @@
 """Type-checked by mypy in CI, never run: pins the public API that custom helpers use."""
 
+import asyncio
 from typing import assert_type
 
 from sidecars import (
+    ConfigError,
     Duration,
     Helper,
     HelperContext,
+    Histogram,
     HostPort,
+    LabelledHistograms,
+    Problem,
     Request,
     Response,
     Secret,
@@ -43,6 +48,23 @@ class ExampleHelper(Helper[Example]):
             return Response()
 
         ctx.add_route("POST", "/x", handler)
+        ctx.add_route("POST", "/hook", handler, own_secret=True)
+        ctx.add_route("POST", "/count", handler, mutates=False)
+        wake = asyncio.Event()
+        task = ctx.spawn(self.tick(ctx, wake), name="example.tick")
+        assert_type(task, asyncio.Task[None])
         ctx.ready()
-        while not await ctx.sleep(ctx.settings.wait):
-            pass
+        while not await ctx.sleep(ctx.settings.wait, wake=wake):
+            wake.clear()
+
+    async def tick(self, ctx: HelperContext[Example], wake: asyncio.Event) -> None:
+        latency = Histogram((0.1, 1.0))
+        latency.observe(0.2)
+        by_route = LabelledHistograms(["route"])
+        by_route.labels("/x").observe(0.3)
+        ctx.log.info("tick", extra={"count": latency.count, "sum": latency.sum})
+        wake.set()
+
+
+assert_type(ExampleHelper.settings_class, type[Example])
+assert_type(ConfigError("x").problems, list[Problem])
