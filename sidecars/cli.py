@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .runtime.probe import probe
-from .runtime.types import Duration
 
 if TYPE_CHECKING:
     from .runtime.helper import Helper
@@ -105,6 +103,9 @@ def _listing() -> str:
 
 
 def _probe(argv: list[str]) -> int:
+    from .runtime.probe import probe
+    from .runtime.types import Duration
+
     timeout = 3.0
     if len(argv) == 3 and argv[1] == "--timeout":
         try:

@@ -115,3 +115,10 @@ def test_docs_check_reports_a_stale_table(tmp_path: Path) -> None:
     assert sidecars("docs", "--write", str(readme)).returncode == 0
     assert sidecars("docs", "--check", str(readme)).returncode == 0
     assert "WAITFOR_TARGETS" in readme.read_text()
+
+
+def test_the_built_in_shortcut_matches_the_entry_points() -> None:
+    from sidecars.runtime import discovery
+
+    registered = {name: ep.value for name, ep in discovery.available().items()}
+    assert {name: registered.get(name) for name in discovery.BUILT_IN} == discovery.BUILT_IN

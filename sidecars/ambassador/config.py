@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sidecars import ConfigError, Problem
 from sidecars.runtime.settings import convert, describe
 
@@ -130,6 +128,8 @@ def _read(path: Path, variable: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Problem(variable, where, str(exc))]) from None
     if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml  # only for a YAML file: 2 MB that a JSON file or no file does not need
+
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as exc:

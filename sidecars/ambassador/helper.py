@@ -10,7 +10,6 @@ from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
 from .build import data_path, interpreted_modules, poller_kind
 from .config import load_listeners
-from .http.client import HttpClient
 from .listener import Listener
 from .metrics import AmbassadorCollector
 from .settings import AmbassadorSettings
@@ -78,6 +77,8 @@ def _log_data_path(ctx: HelperContext[AmbassadorSettings]) -> None:
 
 def _factory(listener: Listener) -> Callable[[], object]:
     if listener.settings.mode == "http":
+        from .http.client import HttpClient  # the HTTP exchange loads for http listeners only
+
         return lambda: HttpClient(listener)
     return lambda: TcpClient(listener)
 

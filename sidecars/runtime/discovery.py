@@ -1,24 +1,37 @@
 """Find helpers through the ``sidecars.helpers`` entry-point group.
 
 Built-in helpers register there too, so a third-party helper is found, listed, documented
-and run exactly like ours.
+and run exactly like ours. Running a built-in one skips the scan of every installed
+package's metadata (a tenth of the start-up of ``sidecars waitfor``): ``BUILT_IN`` holds the
+same targets as ``pyproject.toml``, and a test keeps the two equal.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import EntryPoint, entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .helper import Helper
 
-__all__ = ["GROUP", "available", "load"]
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+__all__ = ["BUILT_IN", "GROUP", "available", "load"]
 
 GROUP = "sidecars.helpers"
+BUILT_IN = {
+    "ambassador": "sidecars.ambassador:Ambassador",
+    "gitsync": "sidecars.gitsync:GitSync",
+    "injector": "sidecars.injector:Injector",
+    "nginxlog": "sidecars.nginxlog:NginxLog",
+    "waitfor": "sidecars.waitfor:WaitFor",
+}
 
 
 def available() -> dict[str, EntryPoint]:
     """Registered helper names, sorted, each with its entry point (first one wins)."""
+    from importlib.metadata import entry_points
+
     found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=GROUP):
         found.setdefault(ep.name, ep)
@@ -30,6 +43,8 @@ def load(name: str) -> type[Helper[Any]]:
 
     The second form runs a helper that is not packaged yet. ``LookupError`` if there is none.
     """
+    if ":" not in name and name in BUILT_IN:
+        name = BUILT_IN[name]
     if ":" in name:
         module, _, attr = name.partition(":")
         try:

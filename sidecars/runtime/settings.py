@@ -8,7 +8,6 @@ tables, so the three cannot disagree.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import enum
 import inspect
 import os
@@ -18,10 +17,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self, cast, dataclass_transform
 
-from yarl import URL
-
 from .errors import ConfigError, Problem
-from .types import URL_EXPECTED, ByteSize, Duration, HostPort, Secret, parse_url
+from .types import URL_EXPECTED, ByteSize, Duration, HostPort, Secret, is_url, parse_url
 
 __all__ = ["SettingInfo", "Settings", "setting"]
 
@@ -197,6 +194,8 @@ class Settings:
         warnings = []
         for var in sorted(environ):
             if var.startswith(cls.prefix) and var not in known:
+                import difflib  # only when a variable is unknown
+
                 close = difflib.get_close_matches(var, known, n=1)
                 hint = f"; did you mean {close[0]}?" if close else ""
                 warnings.append(f"{var} is not a setting of this helper and is ignored{hint}")
@@ -306,7 +305,6 @@ _SCALARS: dict[Any, tuple[Callable[[str], Any], str]] = {
     Duration: (Duration.parse, Duration.expected),
     ByteSize: (ByteSize.parse, ByteSize.expected),
     HostPort: (HostPort.parse, HostPort.expected),
-    URL: (parse_url, URL_EXPECTED),
 }
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -359,7 +357,10 @@ def convert(kind: Any, raw: str) -> Any:
         if not raw.strip():
             raise ValueError
         return kind(raw.strip())
-    parse = _SCALARS[kind][0] if kind in _SCALARS else kind.parse
+    if is_url(kind):
+        parse: Callable[[str], Any] = parse_url
+    else:
+        parse = _SCALARS[kind][0] if kind in _SCALARS else kind.parse
     if kind not in (str, Secret) and not raw.strip():
         raise ValueError
     return parse(raw)
@@ -379,6 +380,8 @@ def describe(kind: Any) -> str:
         return "one of " + ", ".join(str(m.value) for m in kind)
     if kind is bool:
         return "true or false (also 1/0, yes/no, on/off)"
+    if is_url(kind):
+        return URL_EXPECTED
     return _SCALARS[kind][1] if kind in _SCALARS else str(kind.expected)
 
 
@@ -404,8 +407,9 @@ def type_name(kind: Any) -> str:
         Duration: "duration",
         ByteSize: "byte size",
         HostPort: "host:port",
-        URL: "URL",
     }
+    if is_url(kind):
+        return "URL"
     return names.get(kind) or str(getattr(kind, "type_name", kind.__name__.lower()))
 
 

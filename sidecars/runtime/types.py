@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from yarl import URL
+if TYPE_CHECKING:
+    from yarl import URL
 
 __all__ = ["URL", "ByteSize", "Duration", "HostPort", "Secret"]
 
@@ -128,6 +129,8 @@ class Secret(str):
 
 
 def parse_url(text: str) -> URL:
+    from yarl import URL
+
     url = URL(text.strip())
     if not url.is_absolute() and url.scheme != "file":
         raise ValueError
@@ -137,3 +140,16 @@ def parse_url(text: str) -> URL:
 
 
 URL_EXPECTED = "an absolute URL such as http://127.0.0.1:8080/path"
+
+
+def is_url(kind: Any) -> bool:
+    """Whether ``kind`` is yarl's ``URL``, without importing yarl for helpers that have none."""
+    return getattr(kind, "__module__", "").startswith("yarl") and kind.__name__ == "URL"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "URL":  # yarl loads for the helpers that declare a URL setting, not for all
+        from yarl import URL
+
+        return URL
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

