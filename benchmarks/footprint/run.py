@@ -128,7 +128,6 @@ def long_running(helper: str, env: dict[str, str], workdir: Path) -> dict[str, f
 def one_shot(helper: str, env: dict[str, str], workdir: Path) -> dict[str, float]:
     with listening() as target:
         env = {**env, **base_env(helper, free_port()), **minimal_env(helper, workdir, target)}
-        env[f"{helper.upper()}_ADMIN_ADDR"] = ""
         started = time.perf_counter()
         process = subprocess.Popen(
             [sys.executable, "-m", "sidecars", helper],

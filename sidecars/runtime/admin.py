@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client.exposition import choose_encoder
-
 from .access import AdminGuard
 from .helper import HelperContext
 from .httpserver import HttpServer
@@ -73,5 +71,7 @@ class AdminServer:
         return Response("ready\n")
 
     def metrics(self, request: Request) -> Response:
+        from prometheus_client.exposition import choose_encoder
+
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
         return Response(encoder(self.ctx.registry), content_type=content_type)

@@ -14,7 +14,6 @@ from .admin import AdminServer
 from .errors import ConfigError, HelperError
 from .helper import Helper, HelperContext
 from .logging import configure_logging
-from .metrics import RuntimeCollector, new_registry
 from .settings import Settings
 
 __all__ = ["run_helper"]
@@ -22,7 +21,9 @@ __all__ = ["run_helper"]
 log = logging.getLogger("sidecars.runtime")
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def _loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if kind != "uvloop":
+        return None
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a Linux dependency
@@ -44,14 +45,13 @@ def run_helper(helper_cls: type[Helper[Any]], environ: Mapping[str, str] | None 
         log.warning(warning)
     for warning in helper_cls.settings_class.deprecated_variables(environ):
         log.warning(warning)
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=_loop_factory(helper_cls.event_loop)) as runner:
         return runner.run(_serve(helper_cls, settings))
 
 
 async def _serve(helper_cls: type[Helper[Any]], settings: Settings) -> int:
     loop = asyncio.get_running_loop()
-    ctx: HelperContext[Any] = HelperContext(helper_cls.name, settings, new_registry())
-    ctx.registry.register(RuntimeCollector(ctx))
+    ctx: HelperContext[Any] = HelperContext(helper_cls.name, settings)
     admin = AdminServer(ctx)
     if settings.admin_addr is not None:
         try:

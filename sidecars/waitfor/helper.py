@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from typing import TYPE_CHECKING
 
 from sidecars import Backoff, Helper, HelperContext, HelperError
 
-from .metrics import TargetStats, WaitForCollector
 from .settings import WaitForSettings
+from .stats import TargetStats
 from .targets import Target
 
 if TYPE_CHECKING:
     import aiohttp
+
+    from .metrics import WaitForCollector
 
 _PROGRESS_EVERY = 10.0
 
@@ -24,11 +27,12 @@ class WaitFor(Helper[WaitForSettings]):
 
     name = "waitfor"
     settings_class = WaitForSettings
+    event_loop = "asyncio"  # a few connection attempts: uvloop's 2.4 MB buy nothing here
 
     async def run(self, ctx: HelperContext[WaitForSettings]) -> None:
         settings = ctx.settings
         stats = {str(target): TargetStats() for target in settings.targets}
-        ctx.registry.register(WaitForCollector(stats))
+        ctx.add_collector(lambda: _collector(stats))
         errors: dict[str, str] = {}
         async with contextlib.AsyncExitStack() as stack:
             session = None
@@ -98,6 +102,12 @@ async def _wait(
         return
 
 
+def _collector(stats: dict[str, TargetStats]) -> WaitForCollector:
+    from .metrics import WaitForCollector  # prometheus_client loads at the first scrape
+
+    return WaitForCollector(stats)
+
+
 def _http_session(insecure: bool) -> aiohttp.ClientSession:
     """aiohttp loads only when a target is HTTP: 10 MB and a tenth of a CPU-second otherwise
     spent by every tcp-only init container."""
@@ -110,4 +120,6 @@ def _http_session(insecure: bool) -> aiohttp.ClientSession:
 def _reason(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, TimeoutError):
         return f"no answer within {timeout:g}s"
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno)  # the same words on either event loop
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-
-@dataclass(slots=True)
-class TargetStats:
-    up: bool = False
-    attempts: int = 0
-    failures: int = 0
-    wait_seconds: float = 0.0
+from .stats import TargetStats
 
 
 class WaitForCollector(Collector):

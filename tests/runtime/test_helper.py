@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from prometheus_client import ProcessCollector, generate_latest
+
 from sidecars import HelperContext, Settings
 from sidecars.runtime.metrics import new_registry
 
@@ -50,3 +52,21 @@ async def test_sleep_leaves_no_waiters_behind() -> None:
         await ctx.sleep(0, wake=wake)
     await asyncio.sleep(0)
     assert len(asyncio.all_tasks()) == before
+
+
+async def test_collectors_added_early_are_built_with_the_registry() -> None:
+    ctx: HelperContext[Plain] = HelperContext("plain", Plain.from_env({}))
+    built: list[str] = []
+
+    def factory() -> ProcessCollector:
+        built.append("early")
+        return ProcessCollector(registry=None, namespace="early")
+
+    ctx.add_collector(factory)
+    assert built == []
+    text = generate_latest(ctx.registry).decode()
+    assert built == ["early"]
+    assert "early_process_resident_memory_bytes" in text
+    assert "sidecars_ready" in text
+    ctx.add_collector(lambda: ProcessCollector(registry=None, namespace="late"))
+    assert "late_process_resident_memory_bytes" in generate_latest(ctx.registry).decode()
