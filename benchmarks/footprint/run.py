@@ -169,6 +169,7 @@ def measure(repeat: int, source: Path, only: list[str]) -> dict[str, Any]:
     version = subprocess.run(
         [sys.executable, "-m", "sidecars", "--version"],
         env=env,
+        cwd=source,
         capture_output=True,
         text=True,
         check=True,
