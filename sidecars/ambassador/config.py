@@ -22,7 +22,8 @@ from .settings import AmbassadorSettings
 
 __all__ = ["ListenerConfig", "Route", "Target", "load_listeners"]
 
-_NOT_OVERRIDABLE = {"config_file", "log_level", "log_format", "admin_addr", "drain_timeout"}
+_NOT_OVERRIDABLE = {"config_file", "log_level", "log_format", "admin_addr", "admin_token"}
+_NOT_OVERRIDABLE |= {"drain_timeout"}
 _NOT_OVERRIDABLE |= {"drain_delay", "connection_drain", "dns_server", "dns_min_ttl", "dns_max_ttl"}
 _FILES = ("tls_ca_file", "tls_cert_file", "tls_key_file")
 _LISTEN_FILES = ("listen_tls_cert_file", "listen_tls_key_file")

@@ -37,7 +37,6 @@ class Pump:
     """
 
     __slots__ = (
-        "blocked",
         "conn",
         "copier",
         "done",
@@ -63,7 +62,6 @@ class Pump:
         self.left = b""  # copied bytes the destination did not take yet
         self.ticks = 0  # events the copier does not count
         self.done = False
-        self.blocked = False  # waiting for the destination to take more, not reading
 
     @property
     def moved(self) -> int:
@@ -99,12 +97,10 @@ class Pump:
 
     def _block(self, callback: Callable[[], None]) -> None:
         """The destination is full: stop reading until it has taken what we hold."""
-        self.blocked = True
         self.poller.reader(self.src, None)
         self.poller.writer(self.dst, callback)
 
     def _unblock(self) -> None:
-        self.blocked = False
         if not self.conn.closed:
             self.ticks += 1
             self.poller.writer(self.dst, None)
