@@ -103,3 +103,21 @@ def test_missing_settings_are_a_configuration_error() -> None:
         "RELOADER_WATCH_DIR",
         "RELOADER_RELOAD_URL",
     ]
+
+
+async def test_with_an_admin_token_post_reload_needs_it(
+    app: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    env = {
+        "RELOADER_WATCH_DIR": str(tmp_path),
+        "RELOADER_RELOAD_URL": app[0],
+        "RELOADER_ADMIN_TOKEN": "t0ken",
+    }
+    async with HelperProcess("reloader", env) as proc:
+        await proc.wait_ready()
+        assert (await proc.request("POST", "/reload"))[0] == 401
+        assert app[1] == []
+        bearer = {"Authorization": "Bearer t0ken"}
+        assert (await proc.request("POST", "/reload", headers=bearer))[0] == 200
+        assert app[1] == ["POST"]
+        assert (await proc.get("/metrics"))[0] == 200
