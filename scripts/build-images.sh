@@ -91,7 +91,12 @@ if [ "$host_python" = "$target_python" ] && [ "$(uname -m)" = "$machine" ] &&
 else
   step "the ambassador stays pure Python: the base has Python $target_python/glibc $glibc, this machine $host_python/$host_glibc"
 fi
-
+# Debug symbols out of the extension modules: uvloop alone carries 12 MB of them.
+if command -v strip >/dev/null; then
+  "$python" scripts/images/strip-wheels.py images/wheels || fail "scripts/images/strip-wheels.py images/wheels"
+else
+  step "no strip (binutils) on this machine: the extension modules keep their debug symbols"
+fi
 
 build() { # image dockerfile [build-arg ...]
   local image=$1 dockerfile=$2

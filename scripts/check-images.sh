@@ -9,6 +9,8 @@
 #            (scripts/images/keep-running/<helper>.env): the health check passes, then
 #            SIGTERM stops it with exit 0 in under 2 seconds
 #   reap     gitsync (which runs git and ssh) reaps orphaned children: tini is its PID 1
+#   size     each image within its budget, in MB as `docker image ls` counts them (10^6 bytes):
+#            IMAGE_BUDGET_MB (default 110) for a helper, GITSYNC_IMAGE_BUDGET_MB (150) for gitsync
 #   hadolint every Dockerfile, with the OCI labels required (.hadolint.yaml)
 # Installs docker.io and debootstrap when missing and starts dockerd when none runs (as root).
 # Usage: scripts/check-images.sh [VERSION]. Exit 1 if any check failed; each failure names
@@ -83,6 +85,17 @@ check_config() { # helper image
     return
   fi
   record PASS config "$image" ""
+}
+
+check_size() { # helper image
+  local helper=$1 image=$2 bytes budget=${IMAGE_BUDGET_MB:-110}
+  [ "$helper" = gitsync ] && budget=${GITSYNC_IMAGE_BUDGET_MB:-150}
+  bytes=$(docker image inspect -f '{{.Size}}' "$image")
+  if [ "$bytes" -gt $((budget * 1000000)) ]; then
+    record FAIL size "$image" "$((bytes / 1000000)) MB, over its budget of $budget MB"
+  else
+    record PASS size "$image" "$((bytes / 1000000)) MB (budget $budget MB)"
+  fi
 }
 
 check_help() { # helper image
@@ -207,6 +220,7 @@ for helper in "${helpers[@]}"; do
     continue
   fi
   check_config "$helper" "$image"
+  check_size "$helper" "$image"
   check_help "$helper" "$image"
   check_contents "$helper" "$image"
   check_sigterm "$helper" "$image"
