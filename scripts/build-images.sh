@@ -68,6 +68,8 @@ step "wheelhouse"
 rm -rf images/wheels
 mkdir -p images/wheels
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+# The created label: the commit's time, so that a rebuild of one commit labels it the same.
+created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 "$python" -m pip wheel -q --no-deps -w images/wheels . >"$logs/wheelhouse.log" 2>&1 ||
   { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip wheel of the project (log: $logs/wheelhouse.log)"; }
 # pip does not expand a manylinux_2_N tag to the older glibc versions by itself.
@@ -105,7 +107,7 @@ build() { # image dockerfile [build-arg ...]
   step "building $image"
   docker build -f "images/$dockerfile" -t "$image" \
     --build-arg VERSION="$version" --build-arg REVISION="$revision" \
-    --build-arg SOURCE="$source_url" "$@" images >"$log" 2>&1 ||
+    --build-arg SOURCE="$source_url" --build-arg CREATED="$created" "$@" images >"$log" 2>&1 ||
     { tail -n 30 "$log" >&2; fail "docker build of $image from images/$dockerfile (log: $log)"; }
 }
 

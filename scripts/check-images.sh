@@ -76,7 +76,7 @@ check_config() { # helper image
     return
   fi
   local label missing=()
-  for label in source version revision licenses title description; do
+  for label in source version revision created licenses title description; do
     [ -n "$(docker image inspect -f "{{index .Config.Labels \"org.opencontainers.image.$label\"}}" "$image")" ] ||
       missing+=("$label")
   done
