@@ -5,7 +5,9 @@
 # manifest list of every architecture pushed so far, and writes the digests to pin:
 #   build/release/digests.txt   <name> <registry>/<name>@sha256:...   (one line per image)
 #   build/release/digests.json  {"<name>": {"image": ..., "tag": ..., "digest": ...}}
-# Images: base (the base for your own helpers), base-git, and one per helper.
+# Images: base (the base for your own helpers), base-git, and one per helper. The Python
+# distributions (sdist, pure wheel, compiled manylinux wheel: scripts/build-wheels.sh) go to
+# build/release/dist; uploading them to PyPI is left to the release workflow.
 #
 # Settings:
 #   SIDECARS_REGISTRY  registry host and path (default ghcr.io/sidecars-dev/sidecars); log in
@@ -13,6 +15,8 @@
 #   SIDECARS_ARCHES    the architectures the manifest lists name (default: this machine's);
 #                      set on the last of several machines, each of which ran this script.
 #   SOURCE             the source label (default https://github.com/sidecars-dev/sidecars)
+#   SIDECARS_RELEASE_BUILD=0  no wheels, and push the images scripts/build-images.sh built for
+#                      VERSION before (CI builds them once, in scripts/check-images.sh)
 #   SIDECARS_RELEASE_STEP  all (default), push (build and push this architecture only) or
 #                      merge (manifest lists and digests only, of images already pushed).
 # Usage: scripts/release.sh VERSION   (VERSION: the package's version, sidecars/_version.py)
@@ -46,7 +50,10 @@ out=build/release
 mkdir -p "$out"
 
 if [ "$step" != merge ]; then
-  bash scripts/build-images.sh "$version" || fail "scripts/build-images.sh $version"
+  if [ "${SIDECARS_RELEASE_BUILD:-1}" = 1 ]; then
+    bash scripts/build-wheels.sh "$out/dist" || fail "scripts/build-wheels.sh $out/dist"
+    bash scripts/build-images.sh "$version" || fail "scripts/build-images.sh $version"
+  fi
   for name in "${names[@]}"; do
     docker image inspect "sidecars/$name:$version" >/dev/null 2>&1 || fail "sidecars/$name:$version was not built"
     docker tag "sidecars/$name:$version" "$registry/$name:$version-$arch"
