@@ -61,6 +61,7 @@ read -r target_python glibc machine < <(docker run --rm --network none --entrypo
   fail "cannot run python3 in the base $base"
 [ "$glibc" != none ] || fail "the base $base has no glibc; the wheels need a manylinux (glibc) base"
 step "Python base $base: Python $target_python, glibc $glibc, $machine"
+echo "$base" >"$logs/python-base"  # for builds of other images on the same Python
 
 # 2. The wheelhouse, made afresh: the project as a wheel (reproducible, so an unchanged tree
 # hits the build cache), then its dependencies as binary wheels for the base.

@@ -7,6 +7,9 @@
 #   release   a registry (Debian's docker-registry) on 127.0.0.1 with its config and storage in
 #             the work directory; scripts/release.sh pushes every image there and writes the
 #             digests; the nginx image is pushed there too, for the Pods
+#   custom    examples/custom-helper/Dockerfile built FROM the base in the registry (by digest),
+#             its builder stage on the Python base pushed there too; then run like the images:
+#             --help as 65532 on a read-only root, /metrics answers, SIGTERM -> exit 0
 #   compose   `docker compose up --wait` on docker-compose.yml (Compose v2: scripts/compose.sh)
 #             with SIDECARS_REGISTRY set, so the helpers' images are pulled from the registry
 #             (checked by digest), then: the served page is the repository's; a commit pushed to
@@ -55,6 +58,7 @@ cleanup() {
     done
     "${podman[@]}" volume rm -f web-sidecar-nginx web-adapter-nginx >/dev/null 2>&1 || true
   fi
+  [ -z "${custom_cid:-}" ] || docker rm -f "$custom_cid" >/dev/null 2>&1 || true
   [ -f "$work/registry/registry.pid" ] && kill "$(cat "$work/registry/registry.pid")" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -133,6 +137,47 @@ docker tag "$NGINX_IMAGE" "$nginx_ref" && docker push -q "$nginx_ref" >/dev/null
 # Nothing the release tagged stays here: what runs next comes from the registry.
 docker image ls --format '{{.Repository}}:{{.Tag}}' | grep "^$registry/" | xargs -r docker rmi >/dev/null ||
   fail "removing the local tags of $registry"
+section_done
+
+# ---------------------------------------------------------------------------------------------
+section custom
+custom_logs() { [ -z "${custom_cid:-}" ] || docker logs --tail 30 "$custom_cid"; }
+.venv/bin/hadolint --no-color --config .hadolint.yaml examples/custom-helper/Dockerfile ||
+  fail "hadolint examples/custom-helper/Dockerfile"
+on_failure=(custom_logs)
+builder_ref=$registry/builder/python:3.11
+docker tag "$(cat build/images/python-base)" "$builder_ref" && docker push -q "$builder_ref" >/dev/null ||
+  fail "docker push $builder_ref"
+docker rmi "$builder_ref" >/dev/null
+base_ref=$(awk '$1 == "base" { print $2 }' "$work/digests.txt")
+mkdir "$work/custom-helper"
+cp -R examples/custom-helper/Dockerfile examples/custom-helper/pyproject.toml \
+  examples/custom-helper/sidecars_reloader "$work/custom-helper/"
+# No PyPI inside the build here: the build backend comes from a wheelhouse in the context.
+.venv/bin/python -m pip download -q --only-binary=:all: -d "$work/custom-helper/wheels" 'setuptools>=68' ||
+  fail "pip download setuptools for the build"
+custom=sidecars-check/reloader:$version
+out=$(docker build -q -t "$custom" --build-arg SIDECARS_BASE="$base_ref" --build-arg BUILDER_IMAGE="$builder_ref" \
+  --build-arg PIP_FIND_LINKS=/src/wheels --build-arg PIP_NO_INDEX=1 "$work/custom-helper" 2>&1) ||
+  fail "docker build of examples/custom-helper FROM $base_ref: $out"
+pass "examples/custom-helper built FROM $base_ref"
+locked=(--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges --user 65532:65532)
+out=$(docker run --rm --network none "${locked[@]}" "$custom" --help 2>&1) && grep -q '^sidecars reloader:' <<<"$out" ||
+  fail "--help as 65532 on a read-only root: $(head -c 300 <<<"$out")"
+pass "--help as 65532 on a read-only root"
+reloader_port=$(free_port)
+custom_cid=$(docker run -d "${locked[@]}" -p "127.0.0.1:$reloader_port:9410" -e RELOADER_WATCH_DIR=/tmp \
+  -e RELOADER_RELOAD_URL=http://127.0.0.1:9/-/reload "$custom")
+wait_until 30 "no reloader_reloads_total at http://127.0.0.1:$reloader_port/metrics" \
+  sh -c "curl -fsS --max-time 5 http://127.0.0.1:$reloader_port/metrics | grep -q '^reloader_reloads_total'"
+pass "/metrics answers with reloader_reloads_total"
+docker kill --signal TERM "$custom_cid" >/dev/null
+code=$(timeout 15 docker wait "$custom_cid") || fail "still running 15s after SIGTERM"
+[ "$code" = 0 ] || fail "exit $code after SIGTERM, not 0"
+pass "SIGTERM -> exit 0"
+docker rm "$custom_cid" >/dev/null && custom_cid=
+docker rmi "$custom" >/dev/null
+on_failure=()
 section_done
 
 # ---------------------------------------------------------------------------------------------
