@@ -60,6 +60,10 @@ cleanup() {
   fi
   [ -z "${custom_cid:-}" ] || docker rm -f "$custom_cid" >/dev/null 2>&1 || true
   [ -f "$work/registry/registry.pid" ] && kill "$(cat "$work/registry/registry.pid")" 2>/dev/null || true
+  # What was pulled from the registry, by name: the images' IDs are also the local builds'.
+  [ -z "${registry:-}" ] || docker image ls --digests --format '{{.Repository}} {{.Tag}} {{.Digest}}' |
+    awk -v r="$registry/" 'index($1, r) == 1 { if ($2 != "<none>") print $1 ":" $2; if ($3 != "<none>") print $1 "@" $3 }' |
+    xargs -r docker rmi >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
