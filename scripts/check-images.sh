@@ -4,7 +4,8 @@
 #            sidecars probe, the OCI labels
 #   help     --help works as UID 65532 and as an arbitrary UID, with a read-only root
 #            filesystem, a tmpfs at /tmp, no capabilities and no-new-privileges
-#   contents the gitsync image has git, ssh and pgrep; the others have no git, ssh or curl
+#   contents the gitsync image has git, ssh and pgrep; the others have no git, ssh or curl;
+#            none has pip, ensurepip, setuptools, test suites, apt, dpkg, perl, bash or docs
 #   sigterm  run as PID 1, locked down as above, with the settings that keep it running
 #            (scripts/images/keep-running/<helper>.env): the health check passes, then
 #            SIGTERM stops it with exit 0 in under 2 seconds
@@ -127,6 +128,17 @@ check_contents() { # helper image
       { record FAIL contents "$image" "carries $out"; return; }
     record PASS contents "$image" "no git, ssh, curl or wget"
   fi
+  # The slim final stage (images/slim.py): no installer, package manager, docs or test suites.
+  out=$(docker run --rm --network none --entrypoint python "$image" -c '
+import importlib.util, shutil, sys, sysconfig
+from pathlib import Path
+found = [m for m in ("pip", "ensurepip", "setuptools", "idlelib", "lib2to3", "test") if importlib.util.find_spec(m)]
+found += [t for t in ("apt-get", "dpkg", "perl", "bash", "pip", "pip3") if shutil.which(t)]
+found += [str(p) for p in (Path("/usr/share/doc"), Path("/usr/share/man")) if p.exists()]
+print(" ".join(found))
+sys.exit(1 if found else 0)' 2>&1) ||
+    { record FAIL contents "$image" "the slim stage left: $out"; return; }
+  record PASS contents "$image" "no pip, ensurepip, setuptools, test suites, apt, dpkg, perl, bash or docs"
   if [ "$helper" = ambassador ]; then # compiled when build-images made a compiled wheel
     local want=".py sidecars.ambassador.tcp.poller"
     compgen -G "images/wheels/sidecars-*-linux_*.whl" >/dev/null && want=".so sidecars.ambassador.tcp._poller"
