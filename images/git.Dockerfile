@@ -13,9 +13,11 @@ RUN apt-get update \
 ARG VERSION=0.0.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
+ARG CREATED=unknown
 LABEL org.opencontainers.image.title="sidecars-python-git" \
       org.opencontainers.image.description="Python with git and the ssh client; the base of the sidecars gitsync image" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -6,10 +6,12 @@ FROM ${SIDECARS_BASE}
 ARG VERSION=0.0.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
+ARG CREATED=unknown
 LABEL org.opencontainers.image.title="sidecars-gitsync" \
       org.opencontainers.image.description="Sidecar: keeps a directory in sync with a git repository (https, ssh, git, file); one-shot mode for init containers" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
 USER 65532:65532

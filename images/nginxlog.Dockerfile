@@ -6,10 +6,12 @@ FROM ${SIDECARS_BASE}
 ARG VERSION=0.0.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
+ARG CREATED=unknown
 LABEL org.opencontainers.image.title="sidecars-nginxlog" \
       org.opencontainers.image.description="Adapter: turns NGINX access logs into Prometheus metrics" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
 USER 65532:65532

@@ -5,10 +5,12 @@ FROM ${SIDECARS_BASE}
 ARG VERSION=0.0.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
+ARG CREATED=unknown
 LABEL org.opencontainers.image.title="sidecars-waitfor" \
       org.opencontainers.image.description="Init container: waits until TCP, HTTP, file and DNS dependencies answer" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
 USER 65532:65532

@@ -61,6 +61,7 @@ read -r target_python glibc machine < <(docker run --rm --network none --entrypo
   fail "cannot run python3 in the base $base"
 [ "$glibc" != none ] || fail "the base $base has no glibc; the wheels need a manylinux (glibc) base"
 step "Python base $base: Python $target_python, glibc $glibc, $machine"
+echo "$base" >"$logs/python-base"  # for builds of other images on the same Python
 
 # 2. The wheelhouse, made afresh: the project as a wheel (reproducible, so an unchanged tree
 # hits the build cache), then its dependencies as binary wheels for the base.
@@ -68,6 +69,8 @@ step "wheelhouse"
 rm -rf images/wheels
 mkdir -p images/wheels
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+# The created label: the commit's time, so that a rebuild of one commit labels it the same.
+created=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%dT%H:%M:%SZ)
 "$python" -m pip wheel -q --no-deps -w images/wheels . >"$logs/wheelhouse.log" 2>&1 ||
   { tail -n 30 "$logs/wheelhouse.log" >&2; fail "pip wheel of the project (log: $logs/wheelhouse.log)"; }
 # pip does not expand a manylinux_2_N tag to the older glibc versions by itself.
@@ -91,7 +94,12 @@ if [ "$host_python" = "$target_python" ] && [ "$(uname -m)" = "$machine" ] &&
 else
   step "the ambassador stays pure Python: the base has Python $target_python/glibc $glibc, this machine $host_python/$host_glibc"
 fi
-
+# Debug symbols out of the extension modules: uvloop alone carries 12 MB of them.
+if command -v strip >/dev/null; then
+  "$python" scripts/images/strip-wheels.py images/wheels || fail "scripts/images/strip-wheels.py images/wheels"
+else
+  step "no strip (binutils) on this machine: the extension modules keep their debug symbols"
+fi
 
 build() { # image dockerfile [build-arg ...]
   local image=$1 dockerfile=$2
@@ -100,7 +108,7 @@ build() { # image dockerfile [build-arg ...]
   step "building $image"
   docker build -f "images/$dockerfile" -t "$image" \
     --build-arg VERSION="$version" --build-arg REVISION="$revision" \
-    --build-arg SOURCE="$source_url" "$@" images >"$log" 2>&1 ||
+    --build-arg SOURCE="$source_url" --build-arg CREATED="$created" "$@" images >"$log" 2>&1 ||
     { tail -n 30 "$log" >&2; fail "docker build of $image from images/$dockerfile (log: $log)"; }
 }
 

@@ -4,11 +4,15 @@
 #            sidecars probe, the OCI labels
 #   help     --help works as UID 65532 and as an arbitrary UID, with a read-only root
 #            filesystem, a tmpfs at /tmp, no capabilities and no-new-privileges
-#   contents the gitsync image has git, ssh and pgrep; the others have no git, ssh or curl
+#   contents the gitsync image has git, ssh and pgrep; the others have no git, ssh or curl;
+#            none has pip, ensurepip, setuptools, test suites, apt, dpkg, perl, bash or docs
 #   sigterm  run as PID 1, locked down as above, with the settings that keep it running
 #            (scripts/images/keep-running/<helper>.env): the health check passes, then
 #            SIGTERM stops it with exit 0 in under 2 seconds
 #   reap     gitsync (which runs git and ssh) reaps orphaned children: tini is its PID 1
+#   size     each image within its budget, in MB as `docker image ls` counts them (10^6 bytes):
+#            IMAGE_BUDGET_MB (default 110) for a helper, GITSYNC_IMAGE_BUDGET_MB (150) for gitsync;
+#            on another Python base than the local Debian one, only when IMAGE_BUDGET_MB is set
 #   hadolint every Dockerfile, with the OCI labels required (.hadolint.yaml)
 # Installs docker.io and debootstrap when missing and starts dockerd when none runs (as root).
 # Usage: scripts/check-images.sh [VERSION]. Exit 1 if any check failed; each failure names
@@ -74,7 +78,7 @@ check_config() { # helper image
     return
   fi
   local label missing=()
-  for label in source version revision licenses title description; do
+  for label in source version revision created licenses title description; do
     [ -n "$(docker image inspect -f "{{index .Config.Labels \"org.opencontainers.image.$label\"}}" "$image")" ] ||
       missing+=("$label")
   done
@@ -83,6 +87,21 @@ check_config() { # helper image
     return
   fi
   record PASS config "$image" ""
+}
+
+check_size() { # helper image
+  local helper=$1 image=$2 bytes budget=${IMAGE_BUDGET_MB:-110} python_base
+  [ "$helper" = gitsync ] && budget=${GITSYNC_IMAGE_BUDGET_MB:-150}
+  bytes=$(docker image inspect -f '{{.Size}}' "$image")
+  python_base=$(cat build/images/python-base 2>/dev/null || echo unknown)
+  if [[ "$python_base" != sidecars/debian-python:* ]] && [ -z "${IMAGE_BUDGET_MB:-}" ]; then
+    # The budgets are for the locally built Debian base; another base has its own size.
+    record PASS size "$image" "$((bytes / 1000000)) MB on $python_base (budgets apply to the local base, or set IMAGE_BUDGET_MB)"
+  elif [ "$bytes" -gt $((budget * 1000000)) ]; then
+    record FAIL size "$image" "$((bytes / 1000000)) MB, over its budget of $budget MB"
+  else
+    record PASS size "$image" "$((bytes / 1000000)) MB (budget $budget MB)"
+  fi
 }
 
 check_help() { # helper image
@@ -109,6 +128,17 @@ check_contents() { # helper image
       { record FAIL contents "$image" "carries $out"; return; }
     record PASS contents "$image" "no git, ssh, curl or wget"
   fi
+  # The slim final stage (images/slim.py): no installer, package manager, docs or test suites.
+  out=$(docker run --rm --network none --entrypoint python "$image" -c '
+import importlib.util, shutil, sys, sysconfig
+from pathlib import Path
+found = [m for m in ("pip", "ensurepip", "setuptools", "idlelib", "lib2to3", "test") if importlib.util.find_spec(m)]
+found += [t for t in ("apt-get", "dpkg", "perl", "bash", "pip", "pip3") if shutil.which(t)]
+found += [str(p) for p in (Path("/usr/share/doc"), Path("/usr/share/man")) if p.exists()]
+print(" ".join(found))
+sys.exit(1 if found else 0)' 2>&1) ||
+    { record FAIL contents "$image" "the slim stage left: $out"; return; }
+  record PASS contents "$image" "no pip, ensurepip, setuptools, test suites, apt, dpkg, perl, bash or docs"
   if [ "$helper" = ambassador ]; then # compiled when build-images made a compiled wheel
     local want=".py sidecars.ambassador.tcp.poller"
     compgen -G "images/wheels/sidecars-*-linux_*.whl" >/dev/null && want=".so sidecars.ambassador.tcp._poller"
@@ -207,6 +237,7 @@ for helper in "${helpers[@]}"; do
     continue
   fi
   check_config "$helper" "$image"
+  check_size "$helper" "$image"
   check_help "$helper" "$image"
   check_contents "$helper" "$image"
   check_sigterm "$helper" "$image"

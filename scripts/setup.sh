@@ -11,6 +11,7 @@ packages=(
   nginx-light haproxy redis-server redis-tools
   prometheus mtail wrk openssl tinyproxy
   gcc libc6-dev  # scripts/test-compiled.sh compiles the ambassador's data path with mypyc
+  kubectl  # tests/examples render the Pod examples with kubectl kustomize
 )
 missing=()
 for package in "${packages[@]}"; do

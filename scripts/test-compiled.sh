@@ -1,17 +1,44 @@
 #!/usr/bin/env bash
-# The ambassador's tests again, on its data path compiled (mypyc, and the C poller): the wheel that
-# SIDECARS_COMPILE=1 builds, its compiled modules put next to their sources for the run and
-# removed afterwards.
+# The ambassador's tests again, on its data path compiled (mypyc, and the C poller), as pip
+# users get it: the manylinux wheel that scripts/build-wheels.sh makes (SIDECARS_COMPILE=1,
+# from the sdist, repaired by auditwheel), installed in a fresh virtual environment, and the
+# tests run from a copy outside the checkout, so that `import sidecars` can only find the wheel.
+# SIDECARS_WHEEL=path.whl tests that wheel instead of building one. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-wheels=$(mktemp -d)
-trap 'rm -rf "$wheels" ./*__mypyc*.so; find sidecars/ambassador -name "*.so" -delete' EXIT
-SIDECARS_COMPILE=1 .venv/bin/python -m pip wheel -q --no-deps -w "$wheels" . >"$wheels/build.log" 2>&1 ||
-  { tail -n 30 "$wheels/build.log" >&2; exit 1; }
-.venv/bin/python -m zipfile -e "$wheels"/sidecars-*.whl "$wheels/tree"
-cp "$wheels"/tree/*.so .
-(cd "$wheels/tree" && find sidecars/ambassador -name "*.so") | while read -r so; do
-  cp "$wheels/tree/$so" "$so"
-done
-SIDECARS_COMPILED=1 .venv/bin/python -m pytest tests/ambassador "$@"
+root=$PWD
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+wheel=${SIDECARS_WHEEL:-}
+if [ -z "$wheel" ]; then
+  bash scripts/build-wheels.sh "$work/dist" >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; exit 1; }
+  wheel=$(echo "$work"/dist/sidecars-*-manylinux*.whl)
+fi
+[ -f "$wheel" ] || { echo "test-compiled: no wheel at $wheel" >&2; exit 1; }
+echo "test-compiled: $(basename "$wheel") in a fresh venv"
+python3 -m venv "$work/venv"
+# The wheel and what the ambassador's tests import; the versions pyproject.toml's dev extra names.
+"$work/venv/bin/python" -m pip install -q "$wheel" \
+  "$(grep -o '"pytest>=[^"]*"' pyproject.toml | tr -d '"')" \
+  "$(grep -o '"pytest-asyncio>=[^"]*"' pyproject.toml | tr -d '"')" \
+  "$(grep -o '"hypothesis>=[^"]*"' pyproject.toml | tr -d '"')" \
+  "$(grep -o '"httptools>=[^"]*"' pyproject.toml | tr -d '"')" \
+  "$(grep -o '"llhttp>=[^"]*"' pyproject.toml | tr -d '"')"
+mkdir "$work/tests"
+cp tests/__init__.py "$work/tests/"
+cp -R tests/ambassador "$work/tests/"
+python3 - "$work/pyproject.toml" <<'PY'
+import sys, tomllib
+options = tomllib.load(open("pyproject.toml", "rb"))["tool"]["pytest"]["ini_options"]
+lines = ["[tool.pytest.ini_options]"]
+lines += [f"{key} = {value!r}".replace("'", '"') for key, value in options.items() if key != "testpaths"]
+open(sys.argv[1], "w").write("\n".join(lines) + "\n")
+PY
+cd "$work"
+where=$("$work/venv/bin/python" -c 'import sidecars.ambassador.http.client as m; print(m.__file__)')
+case $where in
+  "$work"/venv/*.so) echo "test-compiled: sidecars.ambassador.http.client is $where" ;;
+  *) echo "test-compiled: the compiled module is not the wheel's: $where (checkout: $root)" >&2; exit 1 ;;
+esac
+SIDECARS_COMPILED=1 "$work/venv/bin/python" -m pytest -p no:cacheprovider tests/ambassador "$@"

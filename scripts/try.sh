@@ -5,7 +5,8 @@
 # reached, and stand-ins for nginx and redis from images/peers/), then brings the trial up and
 # waits until it is healthy. On a machine that has Docker this amounts to building the images
 # and `docker compose up`. Stop it with: bash scripts/compose.sh down -v
-# Settings: SIDECARS_LOCAL_BASE=1 (build the bases locally even when a registry answers),
+# Settings: SIDECARS_REGISTRY (e.g. ghcr.io/sidecars-dev/sidecars: pull the published images
+# of SIDECARS_VERSION instead of building them), SIDECARS_LOCAL_BASE=1 (build the bases locally even when a registry answers),
 # NGINX_IMAGE, REDIS_IMAGE, TRIAL_WEB_PORT (8080) and the other TRIAL_*_PORT of docker-compose.yml.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,9 +34,16 @@ if ! command -v debootstrap >/dev/null && [ "$(id -u)" = 0 ]; then
 fi
 bash scripts/images/engine.sh || fail "no Docker engine (scripts/images/engine.sh)"
 
-step "images (logs in build/images/)"
-PYTHON=.venv/bin/python bash scripts/build-images.sh || fail "building the images"
-bash scripts/images/peers.sh || fail "choosing the nginx and redis images"
+if [ -n "${SIDECARS_REGISTRY:-}" ]; then
+  step "images: pulling the published ones from $SIDECARS_REGISTRY"
+  bash scripts/images/peers.sh || fail "choosing the nginx and redis images"
+  "${compose[@]}" pull waitfor gitsync nginxlog ambassador git-server ||
+    fail "docker compose pull from SIDECARS_REGISTRY=$SIDECARS_REGISTRY"
+else
+  step "images (logs in build/images/)"
+  PYTHON=.venv/bin/python bash scripts/build-images.sh || fail "building the images"
+  bash scripts/images/peers.sh || fail "choosing the nginx and redis images"
+fi
 
 step "docker compose up --wait"
 "${compose[@]}" up -d --wait --wait-timeout 180 || {

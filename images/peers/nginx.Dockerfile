@@ -14,10 +14,12 @@ RUN apt-get update \
 ARG VERSION=0.0.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
+ARG CREATED=unknown
 LABEL org.opencontainers.image.title="sidecars-peer-nginx" \
       org.opencontainers.image.description="Debian's nginx, a local stand-in for the official nginx image in the sidecars trial" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
 EXPOSE 80

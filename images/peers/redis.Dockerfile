@@ -13,10 +13,12 @@ RUN groupadd --system --gid 999 redis \
 ARG VERSION=0.0.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
+ARG CREATED=unknown
 LABEL org.opencontainers.image.title="sidecars-peer-redis" \
       org.opencontainers.image.description="Debian's redis, a local stand-in for the official redis image in the sidecars trial" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
 USER 999:999

@@ -1,11 +1,12 @@
 """Adapts Pod examples for ``podman kube play`` on one machine, for the container checks.
 
 What a cluster provides and podman does not is put in place: images come from the local
-store (``--image OLD=NEW``), gitsync's repository is a bare repository on this machine
-mounted read-only (``--repo DIR``: GITSYNC_REPO becomes file:///srv/repo/site.git), the
-ports named in ``--port CONTAINERPORT=HOSTPORT`` are published on 127.0.0.1, and a Pod with
-init containers restarts only on failure (podman would otherwise rerun them for ever).
-Usage: podman-kube.py [--image A=B]... [--repo DIR] [--port C=H]... FILE... > OUT.yaml
+store (``--image OLD=NEW``; with ``--pull``, from the registries the file names instead),
+gitsync's repository is a bare repository on this machine mounted read-only (``--repo DIR``:
+GITSYNC_REPO becomes file:///srv/repo/site.git), the ports named in
+``--port CONTAINERPORT=HOSTPORT`` are published on 127.0.0.1, and a Pod with init containers
+restarts only on failure (podman would otherwise rerun them for ever).
+Usage: podman-kube.py [--image A=B]... [--pull] [--repo DIR] [--port C=H]... FILE... > OUT.yaml
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def pairs(values: list[str]) -> dict[str, str]:
 
 
 def adapt_pod(name: str, spec: dict[str, Any], images: dict[str, str], repo: str | None,
-              ports: dict[str, str], volumes: str | None) -> None:  # fmt: skip
+              ports: dict[str, str], volumes: str | None, pull: bool) -> None:  # fmt: skip
     group = spec.get("securityContext", {}).get("fsGroup")
     for volume in spec.get("volumes", []):
         if "emptyDir" in volume and volumes:
@@ -36,7 +37,8 @@ def adapt_pod(name: str, spec: dict[str, Any], images: dict[str, str], repo: str
     containers = spec.get("initContainers", []) + spec.get("containers", [])
     for container in containers:
         container["image"] = images.get(container["image"], container["image"])
-        container["imagePullPolicy"] = "Never"
+        if not pull:
+            container["imagePullPolicy"] = "Never"
         for port in container.get("ports", []):
             host = ports.get(str(port["containerPort"]))
             if host:
@@ -59,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--image", action="append", default=[])
     parser.add_argument("--port", action="append", default=[])
+    parser.add_argument("--pull", action="store_true")
     parser.add_argument("--repo")
     parser.add_argument("--volumes")
     parser.add_argument("files", nargs="+")
@@ -71,7 +74,9 @@ def main() -> None:
         spec = doc["spec"]["template"]["spec"] if doc["kind"] == "Deployment" else doc.get("spec")
         if doc["kind"] in ("Deployment", "Pod"):
             name = doc["metadata"]["name"]
-            adapt_pod(name, spec, pairs(args.image), args.repo, pairs(args.port), args.volumes)
+            adapt_pod(
+                name, spec, pairs(args.image), args.repo, pairs(args.port), args.volumes, args.pull
+            )
     yaml.safe_dump_all(docs, sys.stdout, sort_keys=False)
 
 

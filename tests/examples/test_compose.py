@@ -79,6 +79,15 @@ def test_helpers_run_locked_down(services: dict[str, Any]) -> None:
         assert "/tmp" in service["tmpfs"], name
 
 
+def test_registry_switch_names_the_published_images() -> None:
+    services = model(SIDECARS_REGISTRY="registry.example.com/sidecars", SIDECARS_VERSION="9.8.7")[
+        "services"
+    ]
+    for name in ("waitfor", "gitsync", "nginxlog", "ambassador"):
+        assert services[name]["image"] == f"registry.example.com/sidecars/{name}:9.8.7", name
+    assert services["git-server"]["image"] == "registry.example.com/sidecars/gitsync:9.8.7"
+
+
 def test_shared_volumes_are_mounted_where_each_side_expects_them(
     services: dict[str, Any],
 ) -> None:

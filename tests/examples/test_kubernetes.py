@@ -1,8 +1,11 @@
 """The Pod examples in examples/kubernetes/ are valid for the Kubernetes versions they name,
-and hold the promises their comments make (probes on the admin ports, grace for drains)."""
+as `kubectl kustomize` renders them, and hold the promises their comments make (probes on the
+admin ports, grace for drains)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +23,7 @@ AMBASSADOR_DRAIN = 45  # AMBASSADOR_DRAIN_TIMEOUT's default: 5 s delay + up to 3
 
 def pods(pattern: str) -> dict[str, dict[str, Any]]:
     found = {}
-    for doc in yaml.safe_load_all((EXAMPLES / f"{pattern}.yaml").read_text()):
+    for doc in yaml.safe_load_all((EXAMPLES / pattern / f"{pattern}.yaml").read_text()):
         if doc and doc["kind"] in ("Deployment", "StatefulSet"):
             found[doc["metadata"]["name"]] = doc["spec"]["template"]["spec"]
         elif doc and doc["kind"] == "Pod":
@@ -38,22 +41,92 @@ def helpers(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def kustomize(directory: Path) -> str:
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "kubectl is missing (Debian's kubectl package; scripts/setup.sh installs it)"
+    done = subprocess.run(
+        [kubectl, "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("rendered")
+    files = {}
+    for pattern in PATTERNS:
+        files[pattern] = out / f"{pattern}.yaml"
+        files[pattern].write_text(kustomize(EXAMPLES / pattern))
+    return files
+
+
 @pytest.mark.parametrize("version", ["1.29.0", kubernetes_validate.utils.latest_version()])
-def test_every_example_passes_kubernetes_validate_strict(version: str) -> None:
-    files = [str(EXAMPLES / f"{p}.yaml") for p in PATTERNS]
+def test_every_rendered_example_passes_kubernetes_validate_strict(
+    version: str, rendered: dict[str, Path]
+) -> None:
     tool = Path(sys.executable).with_name("kubernetes-validate")
     done = subprocess.run(
-        [str(tool), "--strict", "-k", version, *files],
+        [str(tool), "--strict", "-k", version, *map(str, rendered.values())],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    documents = sum(
-        1 for p in PATTERNS for d in yaml.safe_load_all((EXAMPLES / f"{p}.yaml").read_text()) if d
-    )
+    documents = sum(1 for f in rendered.values() for d in yaml.safe_load_all(f.read_text()) if d)
     assert done.stdout.count(" passed ") == documents, done.stdout
+
+
+def test_the_images_component_sets_every_helper_image_of_every_pattern(
+    rendered: dict[str, Path],
+) -> None:
+    component = yaml.safe_load((EXAMPLES / "images" / "kustomization.yaml").read_text())
+    published = {i["name"]: f"{i['newName']}:{i['newTag']}" for i in component["images"]}
+    seen = set()
+    for pattern, file in rendered.items():
+        wanted = [
+            published[c["image"].split(":")[0]]
+            for s in pods(pattern).values()
+            for _, c in helpers(s)
+        ]
+        images = [
+            c["image"]
+            for d in yaml.safe_load_all(file.read_text())
+            if d and d["kind"] == "Deployment"
+            for c in d["spec"]["template"]["spec"].get("initContainers", [])
+            + d["spec"]["template"]["spec"]["containers"]
+        ]
+        assert not [i for i in images if i.startswith("sidecars/")], pattern
+        assert set(wanted) <= set(images), pattern
+        seen.update(wanted)
+    assert len(seen) == 4  # gitsync, nginxlog, ambassador, waitfor
+
+
+def test_a_pinned_digest_set_in_one_place_reaches_the_pods(tmp_path: Path) -> None:
+    digest = "sha256:" + "1" * 64
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "resources": [os.path.relpath(EXAMPLES / "sidecar", overlay)],
+                "images": [
+                    {
+                        "name": "ghcr.io/sidecars-dev/sidecars/gitsync",
+                        "newName": "registry.example.com/sidecars/gitsync",
+                        "digest": digest,
+                    }
+                ],
+            }
+        )
+    )
+    out = kustomize(overlay)
+    assert f"image: registry.example.com/sidecars/gitsync@{digest}" in out
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
