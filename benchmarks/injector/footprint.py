@@ -135,11 +135,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
+        certs = ["certs", "--service", "localhost", "--namespace", "default"]
+        certs += ["--dns", "localhost", "--out", str(work)]
         subprocess.run(
-            [sys.executable, "-m", "sidecars", "injector", "certs", "--service", "localhost"]
-            + ["--namespace", "default", "--dns", "localhost", "--out", str(work)],
-            check=True,
-            capture_output=True,
+            [sys.executable, "-m", "sidecars", "injector", *certs], check=True, capture_output=True
         )
         configmap = yaml.safe_load(
             (ROOT / "examples/kubernetes/injector/configmap.yaml").read_text()
