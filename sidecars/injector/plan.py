@@ -141,8 +141,10 @@ def read_plan(
             hint = f"; did you mean {prefix}/{name}.{close[0]}?" if close else ""
             warnings.append(f"{prefix}/{key}: {rest!r} is not a variable name (upper case){hint}")
         elif not rest.startswith(chosen.template.env_prefix):
+            env_prefix = chosen.template.env_prefix
             warnings.append(
-                f"{prefix}/{key}: {name} settings start with {chosen.template.env_prefix}"
+                f"{prefix}/{key}: {name} settings start with {env_prefix}; "
+                f"did you mean {prefix}/{name}.{env_prefix}{rest}?"
             )
         else:
             chosen.env[rest] = value
