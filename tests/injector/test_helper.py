@@ -295,3 +295,13 @@ async def test_strict_mode_denies_with_a_message_naming_the_mistake(tmp_path: Pa
         _, answer = await hook.post(review(pod("deployment")))
         assert answer["response"]["allowed"] is True
         assert patch_of(answer)
+
+
+async def test_only_post_mutate_is_served(tmp_path: Path) -> None:
+    async with injector(tmp_path) as hook, aiohttp.ClientSession() as session:
+        async with session.get(hook.url + "/mutate", ssl=hook.ssl) as response:
+            assert response.status == 405
+            assert "POST an AdmissionReview" in await response.text()
+        async with session.post(hook.url + "/validate", data=b"{}", ssl=hook.ssl) as response:
+            assert response.status == 404
+            assert "/mutate" in await response.text()
