@@ -9,6 +9,7 @@ costs the injector more memory than everything else it does.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,29 +23,30 @@ __all__ = ["EnvCheck"]
 
 log = logging.getLogger("sidecars.injector")
 
+_REMEMBERED = 1024
 _UNKNOWABLE = "\x00from-elsewhere"
 """Stands for a value the Pod gets at run time (valueFrom, a ``_FILE`` secret): never read,
 and a problem it causes is not reported."""
 
 
 class EnvCheck:
+    """Answers are remembered (the Pods of one workload carry the same annotations): a
+    check costs milliseconds, an admission without it a fraction of one."""
+
     def __init__(self) -> None:
         self.classes: dict[str, type[Settings] | None] = {}
+        self.registered: set[str] | None = None
+        self.answers: OrderedDict[tuple[Any, ...], tuple[Template, list[str]]] = OrderedDict()
 
     def settings_class(self, template: Template) -> type[Settings] | None:
         """The settings class of the helper behind ``template``, or ``None`` when no
         installed helper matches it (a third-party image: nothing to check against)."""
-        candidates = (
-            [template.helper]
-            if template.helper
-            else [
-                template.name,
-                template.name.split("-", 1)[0],
-            ]
-        )
-        registered = discovery.available()
+        candidates = [template.helper] if template.helper else [template.name]
+        candidates.append(template.name.split("-", 1)[0])
+        if self.registered is None:
+            self.registered = set(discovery.available())
         for name in candidates:
-            if name in registered:
+            if name in self.registered:
                 if name not in self.classes:
                     self.classes[name] = _load(name)
                 return self.classes[name]
@@ -52,6 +54,19 @@ class EnvCheck:
 
     def warnings(self, template: Template, env: Mapping[str, str]) -> list[str]:
         """Problems with ``env`` (the Pod's annotations) on top of the template's env."""
+        # the entry holds the template, so its id is not reused while the entry lives
+        key = (id(template), tuple(sorted(env.items())))
+        entry = self.answers.get(key)
+        if entry is None:
+            entry = (template, self._check(template, env))
+            self.answers[key] = entry
+            if len(self.answers) > _REMEMBERED:
+                self.answers.popitem(last=False)
+        else:
+            self.answers.move_to_end(key)
+        return list(entry[1])
+
+    def _check(self, template: Template, env: Mapping[str, str]) -> list[str]:
         cls = self.settings_class(template)
         if cls is None:
             return []

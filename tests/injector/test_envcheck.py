@@ -83,3 +83,14 @@ def test_values_from_elsewhere_are_neither_read_nor_reported(tmp_path: object) -
 def test_a_template_without_an_installed_helper_is_not_checked() -> None:
     template = Template("vault-agent", "sidecar", {"image": "hashicorp/vault:1.17"}, "VAULT_")
     assert EnvCheck().warnings(template, {"VAULT_ADDR": "x"}) == []
+
+
+def test_answers_are_remembered_per_template_and_env() -> None:
+    check = EnvCheck()
+    env = {"GITSYNC_PERIOD": "often", "GITSYNC_REPO": "https://git.example/x.git"}
+    first = check.warnings(TEMPLATES["gitsync"], env)
+    first.append("changed by the caller")
+    assert check.warnings(TEMPLATES["gitsync"], dict(reversed(env.items()))) == first[:1]
+    reloaded = parse_templates(shipped_templates(), "configmap")["gitsync"]
+    assert check.warnings(reloaded, env) == first[:1]
+    assert len(check.answers) == 2
