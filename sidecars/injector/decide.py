@@ -92,7 +92,12 @@ class Decider:
             if self.policy.default == "opt-out":
                 reason = f"{prefix}/helpers names no helper"
             return _finish(Decision("skipped", reason=reason, warnings=warnings), strict)
-        skip = self._skip_reason(pod["spec"], namespace)
+        if namespace in self.policy.exclude_namespaces:
+            # never denied, even in strict mode: system Pods must not depend on the injector
+            excluded = f"namespace {namespace} is excluded (INJECTOR_EXCLUDE_NAMESPACES)"
+            warnings.append(f"not injected: {excluded}")
+            return Decision("skipped", reason=excluded, warnings=warnings)
+        skip = self._skip_reason(pod["spec"])
         if skip is not None:
             warnings.append(f"not injected: {skip}")
             return _finish(Decision("skipped", reason=skip, warnings=warnings), strict)
@@ -117,9 +122,7 @@ class Decider:
             )
         return _finish(Decision("injected", ops, injected, warnings=warnings), strict)
 
-    def _skip_reason(self, spec: Mapping[str, Any], namespace: str | None) -> str | None:
-        if namespace in self.policy.exclude_namespaces:
-            return f"namespace {namespace} is excluded (INJECTOR_EXCLUDE_NAMESPACES)"
+    def _skip_reason(self, spec: Mapping[str, Any]) -> str | None:
         if spec.get("hostNetwork") is True:
             return "hostNetwork Pod: the helpers' ports would be ports of the node"
         os_name = spec.get("os", {}).get("name") if isinstance(spec.get("os"), dict) else None

@@ -82,6 +82,7 @@ def test_excluded_namespaces_by_default_and_by_setting() -> None:
     for namespace in ("kube-system", "kube-public", "kube-node-lease"):
         assert "is excluded" in (decide(web(), namespace).reason or "")
     assert decide(web(), "kube-system", exclude_namespaces=()).outcome == "injected"
+    assert decide(web(), "kube-system", strict=True).outcome == "skipped", "never denied"
     assert decide(web(), "shop", exclude_namespaces=("shop",)).outcome == "skipped"
 
 
