@@ -42,9 +42,10 @@ def template(restart: str | None = None) -> dict[str, Any]:
 
 def workloads() -> list[dict[str, Any]]:
     selector = {"matchLabels": {"app": "x"}}
+    pod = template()
+    pod["metadata"]["name"] = "p"
     return [
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"}}
-        | {"spec": template()["spec"], "metadata": {"name": "p"} | template()["metadata"]},
+        {"apiVersion": "v1", "kind": "Pod", **pod},
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
