@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import os
 import time
-
-from watchfiles import awatch
+from collections.abc import Sequence
 
 from sidecars import ConfigError, Helper, HelperContext, Problem
 
-from .certs import certs_command
+from .decide import Decider, Policy
 from .metrics import InjectorCollector, InjectorStats
 from .review import Admission
 from .server import WebhookServer
@@ -19,10 +18,22 @@ from .settings import InjectorSettings
 from .templates import load_templates, parse_templates
 from .tls import ServingCertificate
 
+_STAT_INTERVAL = 1.0
 _POLL_INTERVAL = 60.0
-_RETRY_WATCH = 5.0
 _EXPIRY_WARNING = 7 * 86400.0
 _EXPIRY_REPEAT = 3600.0
+
+
+def _certs(argv: Sequence[str]) -> int:
+    from .certs import certs_command  # cryptography: 8 MB, for this command only
+
+    return certs_command(argv)
+
+
+def _render(argv: Sequence[str]) -> int:
+    from .render import render_command
+
+    return render_command(argv)
 
 
 class Injector(Helper[InjectorSettings]):
@@ -30,30 +41,23 @@ class Injector(Helper[InjectorSettings]):
 
     name = "injector"
     settings_class = InjectorSettings
-    commands = {"certs": certs_command}
+    commands = {"certs": _certs, "render": _render}
 
     async def run(self, ctx: HelperContext[InjectorSettings]) -> None:
         settings = ctx.settings
-        logging.getLogger("watchfiles").setLevel(logging.WARNING)  # one line per change
         stats = InjectorStats()
         ctx.registry.register(InjectorCollector(stats))
         certificate = ServingCertificate(settings.tls_cert, settings.tls_key)
         certificate.load()
         stats.cert_expiry = certificate.expires_at
         templates_text, templates = load_templates(settings.templates)
-        admission = Admission(
-            templates,
-            stats,
-            ctx.log,
-            prefix=settings.annotation_prefix,
-            native=settings.native_sidecars,
-            volume=settings.shared_volume,
-        )
-        reloader = Reloader(ctx, certificate, admission, stats, templates_text)
+        decider = Decider(templates, policy(settings))
+        admission = Admission(decider, stats, ctx.log)
+        reloader = Reloader(ctx, certificate, decider, stats, templates_text)
         ctx.on_reload(reloader.reload)
         server = WebhookServer(admission, stats, settings.max_body)
         try:
-            url = await server.start(settings.listen_addr, certificate.context)
+            url = await server.start_tls(settings.listen_addr, certificate.context)
         except OSError as exc:
             await server.stop()
             raise ConfigError(
@@ -61,7 +65,7 @@ class Injector(Helper[InjectorSettings]):
             ) from None
         ctx.log.info(
             "webhook listening",
-            extra={"url": url, "helpers": sorted(admission.templates)},
+            extra={"url": url, "helpers": sorted(decider.templates)},
         )
         watchers = [
             asyncio.create_task(reloader.watch(), name="injector.watch"),
@@ -80,38 +84,49 @@ class Injector(Helper[InjectorSettings]):
             await server.stop()
 
 
+def policy(settings: InjectorSettings) -> Policy:
+    return Policy(
+        prefix=settings.annotation_prefix,
+        native=settings.native_sidecars,
+        strict=settings.strict,
+        default=settings.default,
+        exclude_namespaces=tuple(settings.exclude_namespaces),
+        volume=settings.shared_volume,
+    )
+
+
 class Reloader:
-    """Rereads the certificate and the templates when their directories change (a mounted
-    Secret or ConfigMap is swapped through a symlink, so the files' own names never see
-    an event) or on SIGHUP. A bad new file is logged and counted; the old one stays."""
+    """Rereads the certificate and the templates when they change (a mounted Secret or
+    ConfigMap is swapped through a symlink, so the path resolves to a new file) or on
+    SIGHUP. A bad new file is logged and counted; the old one stays."""
 
     def __init__(
         self,
         ctx: HelperContext[InjectorSettings],
         certificate: ServingCertificate,
-        admission: Admission,
+        decider: Decider,
         stats: InjectorStats,
         templates_text: str,
     ) -> None:
         self.ctx = ctx
         self.certificate = certificate
-        self.admission = admission
+        self.decider = decider
         self.stats = stats
         self.templates_text = templates_text
         self.refused_text: str | None = None
         self.expiry_warned_at = 0.0
 
     async def watch(self) -> None:
+        """Three stat calls a second: cheaper than a file-watching library's memory, and
+        the kubelet takes up to a minute to refresh a mounted file anyway."""
         settings = self.ctx.settings
-        paths = {p.parent for p in (settings.tls_cert, settings.tls_key, settings.templates)}
-        while not self.ctx.stopping.is_set():
-            try:
-                changes = awatch(*paths, stop_event=self.ctx.stopping, debounce=400, step=50)
-                async for _ in changes:
-                    self.reload()
-            except Exception as exc:  # a directory replaced or gone: watch again soon
-                self.ctx.log.warning("watching for file changes failed, retrying: %s", exc)
-                await self.ctx.sleep(_RETRY_WATCH)
+        paths = (settings.tls_cert, settings.tls_key, settings.templates)
+        seen = _identities(paths)
+        while not await self.ctx.sleep(_STAT_INTERVAL):
+            now = _identities(paths)
+            if now != seen:
+                seen = now
+                self.reload()
 
     async def poll(self) -> None:
         """Also look now and then: some volume types never deliver change events."""
@@ -168,6 +183,19 @@ class Reloader:
             self.ctx.log.error("templates not reloaded, keeping the old ones: %s", exc.render())
             return
         self.templates_text = text
-        self.admission.templates = templates
+        self.decider.templates = templates
         self.stats.reloaded("templates", True)
         self.ctx.log.info("templates reloaded", extra={"helpers": sorted(templates)})
+
+
+def _identities(paths: Sequence[os.PathLike[str]]) -> list[tuple[str, int, int, int] | None]:
+    found: list[tuple[str, int, int, int] | None] = []
+    for path in paths:
+        try:
+            real = os.path.realpath(path)
+            info = os.stat(real)
+        except OSError:
+            found.append(None)
+            continue
+        found.append((real, info.st_ino, info.st_mtime_ns, info.st_size))
+    return found

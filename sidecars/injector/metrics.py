@@ -20,6 +20,7 @@ OUTCOMES = (
     "injected",  # a patch was returned
     "unchanged",  # opted in, nothing to add (names taken, no helper named)
     "skipped",  # not opted in, not a CREATE, not a Pod
+    "denied",  # strict mode and a mistake: the Pod is refused, the message names it
     "already_injected",  # the status annotation is there (reinvocation, re-creation)
     "not_understood",  # a Pod we cannot read: allowed unchanged with a warning
     "error",  # a bug on our side: allowed unchanged with a warning, logged

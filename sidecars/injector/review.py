@@ -2,7 +2,7 @@
 
 Anything the API server could send is answered: a Pod this code cannot read, or a bug
 here, lets the Pod through unchanged with a warning, so the injector never becomes the
-reason a Deployment cannot scale.
+reason a Deployment cannot scale. Only strict mode denies, and then it says why.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from .decide import Decider, Decision, NotUnderstood, owner
 from .metrics import InjectorStats
-from .patch import build_patch
-from .plan import read_plan
-from .templates import Template
 
 __all__ = ["Admission", "Answer"]
 
@@ -33,31 +31,13 @@ class Answer:
     content_type: str = "application/json"
 
 
-class NotUnderstood(Exception):
-    """The object is not a Pod this code can read; the message says which part."""
-
-
 class Admission:
-    """Decides every request; ``templates`` is swapped whole when the file changes."""
+    """Answers every request through one ``Decider``, and logs one line for each."""
 
-    def __init__(
-        self,
-        templates: dict[str, Template],
-        stats: InjectorStats,
-        log: logging.Logger,
-        *,
-        prefix: str,
-        native: bool,
-        volume: str,
-    ) -> None:
-        self.templates = templates
+    def __init__(self, decider: Decider, stats: InjectorStats, log: logging.Logger) -> None:
+        self.decider = decider
         self.stats = stats
         self.log = log
-        self.prefix = prefix
-        self.native = native
-        self.volume = volume
-        self.label = f"{prefix}/inject"
-        self.status_key = f"{prefix}/status"
 
     def answer(self, body: bytes) -> Answer:
         try:
@@ -76,96 +56,80 @@ class Admission:
         uid = request.get("uid") if isinstance(request, dict) else None
         if not isinstance(request, dict) or not isinstance(uid, str) or not uid:
             return _error("the AdmissionReview has no request.uid")
-        warnings: list[str] = []
         try:
-            outcome, patch = self._decide(request, warnings)
+            decision = self._decide(request)
         except NotUnderstood as exc:
-            outcome, patch = "not_understood", None
-            warnings.append(f"Pod not understood ({exc}); allowed unchanged")
+            decision = Decision(
+                "not_understood", warnings=[f"Pod not understood ({exc}); allowed unchanged"]
+            )
         except Exception:
             self.log.exception("admission failed", extra={"uid": uid})
-            outcome, patch = "error", None
-            warnings.append("internal error in the sidecar injector; Pod allowed unchanged")
-        return self._respond(uid, outcome, patch, warnings)
+            decision = Decision(
+                "error",
+                warnings=["internal error in the sidecar injector; Pod allowed unchanged"],
+            )
+        self._log(request, decision)
+        return self._respond(uid, decision)
 
-    def _decide(self, request: dict[str, Any], warnings: list[str]) -> tuple[str, bytes | None]:
+    def _decide(self, request: dict[str, Any]) -> Decision:
         if request.get("operation") != "CREATE" or request.get("subResource"):
-            return "skipped", None
+            return Decision("skipped", reason=f"operation {request.get('operation')}")
         kind = request.get("kind")
         if not isinstance(kind, dict) or kind.get("kind") != "Pod":
             what = kind.get("kind") if isinstance(kind, dict) else kind
-            warnings.append(f"the sidecar injector handles Pods only; {what!r} allowed unchanged")
-            return "skipped", None
+            return Decision(
+                "skipped",
+                reason=f"not a Pod: {what!r}",
+                warnings=[f"the sidecar injector handles Pods only; {what!r} allowed unchanged"],
+            )
         pod = request.get("object")
-        _check_pod(pod)
-        assert isinstance(pod, dict)
-        metadata = pod.get("metadata") or {}
-        labels = metadata.get("labels") or {}
-        annotations = metadata.get("annotations") or {}
-        if not isinstance(labels, dict) or not isinstance(annotations, dict):
-            raise NotUnderstood("metadata.labels and .annotations must be mappings")
-        if labels.get(self.label) != "true":
-            return "skipped", None
-        if self.status_key in annotations:
-            return "already_injected", None
-        plan = read_plan(
-            annotations, self.prefix, self.templates, native=self.native, volume=self.volume
-        )
-        ops, injected = build_patch(pod, plan, self.status_key)
-        warnings.extend(plan.warnings)
-        if not ops:
-            return "unchanged", None
-        for name in injected:
+        namespace = request.get("namespace")
+        if not isinstance(namespace, str) and isinstance(pod, dict):
+            metadata = pod.get("metadata")
+            namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+        decision = self.decider.decide(pod, namespace if isinstance(namespace, str) else None)
+        for name in decision.injected:
             self.stats.injections[name] = self.stats.injections.get(name, 0) + 1
-        self.log.info(
-            "injected",
-            extra={
-                "uid": request.get("uid"),
-                "namespace": request.get("namespace"),
-                "pod": metadata.get("name") or metadata.get("generateName"),
-                "helpers": injected,
-                "native": plan.native,
-                "dry_run": bool(request.get("dryRun")),
-            },
-        )
-        return "injected", json.dumps(ops, separators=(",", ":")).encode()
+        return decision
 
-    def _respond(self, uid: str, outcome: str, patch: bytes | None, warnings: list[str]) -> Answer:
-        response: dict[str, Any] = {"uid": uid, "allowed": True}
-        if patch is not None:
+    def _log(self, request: dict[str, Any], decision: Decision) -> None:
+        pod = request.get("object")
+        metadata = pod.get("metadata") if isinstance(pod, dict) else None
+        metadata = metadata if isinstance(metadata, dict) else {}
+        fields: dict[str, Any] = {
+            "uid": request.get("uid"),
+            "namespace": request.get("namespace") or metadata.get("namespace"),
+            "pod": metadata.get("name") or metadata.get("generateName"),
+            "owner": owner(metadata),
+            "outcome": decision.outcome,
+            "injected": decision.injected,
+            "dry_run": bool(request.get("dryRun")),
+        }
+        if decision.reason:
+            fields["reason"] = decision.reason
+        if decision.warnings:
+            fields["warnings"] = decision.warnings
+        level = logging.WARNING if decision.warnings else logging.INFO
+        self.log.log(level, "admission", extra=fields)
+
+    def _respond(self, uid: str, decision: Decision) -> Answer:
+        response: dict[str, Any] = {"uid": uid, "allowed": decision.outcome != "denied"}
+        if decision.outcome == "denied":
+            response["status"] = {
+                "code": 403,
+                "reason": "Forbidden",
+                "message": decision.denial,
+            }
+        elif decision.ops:
+            patch = json.dumps(decision.ops, separators=(",", ":")).encode()
             response["patchType"] = "JSONPatch"
             response["patch"] = base64.b64encode(patch).decode()
-        if warnings:
-            shown = [_trim(w) for w in warnings[:_MAX_WARNINGS]]
+        if decision.warnings:
+            shown = [_trim(w) for w in decision.warnings[:_MAX_WARNINGS]]
             response["warnings"] = shown
             self.stats.warnings += len(shown)
         review = {"apiVersion": _API_VERSION, "kind": "AdmissionReview", "response": response}
-        return Answer(200, json.dumps(review, separators=(",", ":")).encode(), outcome)
-
-
-def _check_pod(pod: Any) -> None:
-    if not isinstance(pod, dict):
-        raise NotUnderstood("request.object is not a mapping")
-    if not isinstance(pod.get("metadata", {}), dict | None):
-        raise NotUnderstood("metadata is not a mapping")
-    spec = pod.get("spec")
-    if not isinstance(spec, dict):
-        raise NotUnderstood("spec is not a mapping")
-    containers = spec.get("containers")
-    if not isinstance(containers, list) or not containers:
-        raise NotUnderstood("spec.containers is not a non-empty list")
-    for key in ("containers", "initContainers", "ephemeralContainers"):
-        items = spec.get(key) or []
-        if not isinstance(items, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("name"), str) for c in items
-        ):
-            raise NotUnderstood(f"spec.{key} must be a list of named containers")
-        for container in items:
-            if not isinstance(container.get("volumeMounts") or [], list):
-                raise NotUnderstood(f"spec.{key}[{container['name']}].volumeMounts is not a list")
-    volumes = spec.get("volumes") or []
-    if not isinstance(volumes, list):
-        raise NotUnderstood("spec.volumes is not a list")
+        return Answer(200, json.dumps(review, separators=(",", ":")).encode(), decision.outcome)
 
 
 def _trim(text: str) -> str:

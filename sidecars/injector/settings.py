@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from sidecars import ByteSize, Duration, HostPort, Problem, Settings, setting
 
@@ -31,7 +32,22 @@ class InjectorSettings(Settings, prefix="INJECTOR_", admin_port=9402):
     )
     shared_volume: str = setting(
         default="sidecars-shared",
-        help="Default name of the emptyDir volume shared by the helpers and the app",
+        help="Base name of the emptyDir volumes shared by the helpers and the app; "
+        "each helper gets <name>-<helper>",
+    )
+    strict: bool = setting(
+        default=False,
+        help="Deny a Pod on any mistake, naming it, instead of leaving the part out with "
+        "a warning; a Pod's <prefix>/strict annotation overrides it",
+    )
+    default: Literal["opt-in", "opt-out"] = setting(
+        default="opt-in",
+        help="opt-in: only Pods labelled <prefix>/inject=true; opt-out: every Pod that "
+        "names helpers, unless labelled <prefix>/inject=false",
+    )
+    exclude_namespaces: list[str] = setting(
+        default="kube-system,kube-public,kube-node-lease",
+        help="Namespaces whose Pods are never injected, whatever they ask",
     )
     max_body: ByteSize = setting(
         default="3MiB", help="Largest AdmissionReview body accepted (413 above it)"

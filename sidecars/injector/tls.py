@@ -17,9 +17,9 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from cryptography import x509
-
 from sidecars import ConfigError, Problem
+
+from .expiry import not_after
 
 __all__ = ["ServingCertificate"]
 
@@ -47,7 +47,7 @@ class ServingCertificate:
             return False
         self._refused = (cert, key)  # until it proves good: a bad pair is reported once
         try:
-            expires = x509.load_pem_x509_certificate(cert).not_valid_after_utc.timestamp()
+            expires = not_after(cert)
         except ValueError as exc:
             raise ConfigError(
                 [Problem("INJECTOR_TLS_CERT", str(self.cert_path), f"not a PEM certificate: {exc}")]

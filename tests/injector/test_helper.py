@@ -62,8 +62,9 @@ async def test_native_sidecars_by_setting(tmp_path: Path) -> None:
         patched = apply(pod("pod-native") | _annotated("gitsync,waitfor"), patch_of(answer) or [])
         validate(patched)
         init = patched["spec"]["initContainers"]
-        assert names(init) == ["gitsync", "waitfor", "log-shipper"]
-        assert [c.get("restartPolicy") for c in init] == ["Always", None, "Always"]
+        # after the Pod's own native sidecar, which they may need (a mesh proxy)
+        assert names(init) == ["log-shipper", "gitsync", "waitfor"]
+        assert [c.get("restartPolicy") for c in init] == ["Always", "Always", None]
 
 
 def _annotated(helpers: str) -> dict[str, object]:
@@ -167,12 +168,12 @@ async def test_templates_are_reloaded_and_a_broken_file_keeps_the_old_ones(tmp_p
         _, answer = await hook.post(review(obj))
         assert "unknown helper 'extra'" in answer["response"]["warnings"][0]
 
-        extra = small_templates() + b"  extra:\n    container: {image: example/extra:1}\n"
+        extra = small_templates() + b"  extra:\n    role: init\n    container: {image: x/e:1}\n"
         publish(tmp_path / "templates", {"templates.yaml": extra})
         await hook.proc.wait_log(lambda e: e.get("msg") == "templates reloaded")
         _, answer = await hook.post(review(obj))
         patched = apply(obj, patch_of(answer) or [])
-        assert names(patched["spec"]["containers"]) == ["job", "extra"]
+        assert names(patched["spec"]["initContainers"]) == ["extra", "schema"]
 
         publish(tmp_path / "templates", {"templates.yaml": b"helpers: [\n"})
         line = await hook.proc.wait_log(lambda e: "templates not reloaded" in e.get("msg", ""))
@@ -239,3 +240,68 @@ async def test_sigterm_finishes_in_flight_requests_and_exits_0(tmp_path: Path) -
             assert patch_of(answer)
         assert await hook.proc.wait() == 0
         assert json.dumps(hook.proc.logs).count("Traceback") == 0
+
+
+async def test_one_log_line_per_admission_names_pod_owner_and_every_warning(
+    tmp_path: Path,
+) -> None:
+    async with injector(tmp_path) as hook:
+        obj = pod("deployment")
+        obj["metadata"]["ownerReferences"] = [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": "web-7d4b9c",
+                "uid": "0f6d1a38-3c5e-4bde-9f0e-0c1f2b8a7e11",
+                "controller": True,
+            }
+        ]
+        obj["metadata"]["annotations"]["sidecars.io/helpers"] = "waitfor,gitsinc"
+        _, answer = await hook.post(review(obj))
+        line = await hook.proc.wait_log(lambda e: e.get("msg") == "admission")
+        assert line["namespace"] == "shop"
+        assert line["pod"] == "web-7d4b9c-"
+        assert line["owner"] == "ReplicaSet/web-7d4b9c"
+        assert line["outcome"] == "injected"
+        assert line["injected"] == ["waitfor"]
+        assert line["level"] == "warning"
+        shown = [w.removeprefix("sidecar injector: ") for w in answer["response"]["warnings"]]
+        assert line["warnings"] == shown
+
+        plain = pod("deployment")
+        plain["spec"]["hostNetwork"] = True
+        await hook.post(review(plain))
+        line = await hook.proc.wait_log(
+            lambda e: e.get("msg") == "admission" and e.get("outcome") == "skipped"
+        )
+        assert line["reason"].startswith("hostNetwork Pod")
+        assert line["injected"] == []
+
+
+async def test_strict_mode_denies_with_a_message_naming_the_mistake(tmp_path: Path) -> None:
+    async with injector(tmp_path, {"INJECTOR_STRICT": "true"}) as hook:
+        obj = pod("deployment")
+        obj["metadata"]["annotations"]["sidecars.io/gitsync.GITSYNC_REPOO"] = "x"
+        _, answer = await hook.post(review(obj))
+        response = answer["response"]
+        assert response["allowed"] is False
+        assert "patch" not in response
+        assert response["status"]["code"] == 403
+        assert response["status"]["message"] == (
+            "sidecar injector (strict mode): gitsync: GITSYNC_REPOO is not a setting of this "
+            "helper and is ignored; did you mean GITSYNC_REPO?"
+        )
+        assert await hook.proc.sample("injector_admission_requests_total", outcome="denied") == 1
+        _, answer = await hook.post(review(pod("deployment")))
+        assert answer["response"]["allowed"] is True
+        assert patch_of(answer)
+
+
+async def test_only_post_mutate_is_served(tmp_path: Path) -> None:
+    async with injector(tmp_path) as hook, aiohttp.ClientSession() as session:
+        async with session.get(hook.url + "/mutate", ssl=hook.ssl) as response:
+            assert response.status == 405
+            assert "POST an AdmissionReview" in await response.text()
+        async with session.post(hook.url + "/validate", data=b"{}", ssl=hook.ssl) as response:
+            assert response.status == 404
+            assert "/mutate" in await response.text()

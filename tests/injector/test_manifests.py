@@ -93,5 +93,5 @@ def test_the_example_app_gets_what_its_comment_promises() -> None:
     validate(patched)
     web = patched["spec"]["containers"][0]
     assert web["volumeMounts"] == [
-        {"name": "sidecars-shared", "mountPath": "/usr/share/nginx/html"}
+        {"name": "sidecars-shared-gitsync", "mountPath": "/usr/share/nginx/html"}
     ]

@@ -64,15 +64,16 @@ def test_a_deployment_template_gets_its_helpers() -> None:
         {"name": "GITSYNC_REPO", "value": "https://git.example.internal/site.git"},
         {"name": "GITSYNC_REF", "value": "main"},
     ]
-    assert gitsync["volumeMounts"] == [{"name": "sidecars-shared", "mountPath": "/git"}]
+    assert gitsync["volumeMounts"] == [{"name": "sidecars-shared-gitsync", "mountPath": "/git"}]
     assert "restartPolicy" not in gitsync
     assert spec["volumes"] == [
         {"name": "config", "configMap": {"name": "web-nginx"}},
-        {"name": "sidecars-shared", "emptyDir": {}},
+        {"name": "sidecars-shared-gitsync", "emptyDir": {}},
+        {"name": "sidecars-shared-nginxlog", "emptyDir": {}},
     ]
     web = spec["containers"][0]
     assert web["volumeMounts"][-1] == {
-        "name": "sidecars-shared",
+        "name": "sidecars-shared-gitsync",
         "mountPath": "/usr/share/nginx/html",
     }
     # fields the injector does not know are kept as they were
@@ -104,7 +105,7 @@ def test_existing_init_containers_stay_after_the_injected_ones() -> None:
     assert injected == ["gitsync-init", "ambassador"]
     assert names(patched["spec"]["initContainers"]) == ["gitsync-init", "ambassador", "schema"]
     assert patched["spec"]["initContainers"][2] == pod("pod-init")["spec"]["initContainers"][0]
-    assert patched["spec"]["volumes"] == [{"name": "sidecars-shared", "emptyDir": {}}]
+    assert patched["spec"]["volumes"] == [{"name": "sidecars-shared-gitsync", "emptyDir": {}}]
 
 
 def test_an_opt_in_without_helpers_leaves_the_pod_alone() -> None:
@@ -142,10 +143,10 @@ def test_a_pod_with_native_sidecars_and_an_existing_shared_volume() -> None:
     assert warnings == []
     assert injected == ["nginxlog"]
     spec = patched["spec"]
-    assert names(spec["initContainers"]) == ["nginxlog", "log-shipper"]
-    assert spec["initContainers"][1] == pod("pod-native")["spec"]["initContainers"][0]
+    assert names(spec["initContainers"]) == ["log-shipper", "nginxlog"]
+    assert spec["initContainers"][0] == pod("pod-native")["spec"]["initContainers"][0]
     assert spec["volumes"] == pod("pod-native")["spec"]["volumes"], "the Pod's volume is reused"
-    assert spec["initContainers"][0]["volumeMounts"] == [
+    assert spec["initContainers"][1]["volumeMounts"] == [
         {"name": "shared", "mountPath": "/var/log/nginx"}
     ]
 
@@ -157,7 +158,7 @@ def test_a_taken_container_name_is_not_injected_twice() -> None:
     assert injected == ["waitfor", "nginxlog"]
     assert names(patched["spec"]["containers"]) == ["web", "gitsync", "nginxlog"]
     assert patched["spec"]["containers"][1]["image"] == "someone/else:1"
-    assert "already has a container named gitsync" in warnings[0]
+    assert "gitsync not injected: the Pod already has a container named it" in warnings[0]
 
 
 def test_annotation_env_overrides_template_env_in_place() -> None:
@@ -177,7 +178,9 @@ def test_annotation_env_overrides_template_env_in_place() -> None:
 
 def test_unknown_app_container_in_mounts_is_a_warning() -> None:
     obj = pod("deployment")
-    obj["metadata"]["annotations"]["sidecars.io/mounts"] = "webb=/x,web=/etc/nginx/conf.d"
+    obj["metadata"]["annotations"]["sidecars.io/mounts"] = (
+        "webb=gitsync:/x,web=gitsync:/etc/nginx/conf.d"
+    )
     patched, _, warnings = inject(obj)
     assert "no container named webb" in warnings[0]
     assert "already mounts something at /etc/nginx/conf.d" in warnings[1]
@@ -224,5 +227,5 @@ def test_a_helper_whose_port_is_taken_is_not_injected() -> None:
     obj["spec"]["containers"][0]["ports"].append({"name": "metrics", "containerPort": 9400})
     patched, injected, warnings = inject(obj)
     assert injected == ["waitfor", "nginxlog"]
-    assert warnings == ["gitsync not injected: port 9400 is taken by web"]
+    assert warnings == ["gitsync not injected: port 9400/TCP is taken by web"]
     assert names(patched["spec"]["containers"]) == ["web", "nginxlog"]

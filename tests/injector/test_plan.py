@@ -24,7 +24,7 @@ def test_helpers_in_the_order_listed_with_their_env_and_mounts() -> None:
             "sidecars.io/gitsync.mount": "/content",
             "sidecars.io/waitfor.WAITFOR_TARGETS": "tcp://db:5432",
             "sidecars.io/volume": "content",
-            "sidecars.io/mounts": "web=/usr/share/nginx/html, worker=/data",
+            "sidecars.io/mounts": "web=/usr/share/nginx/html, worker=gitsync:/data, web=/www",
             "sidecars.io/native": "true",
             "other.io/ignored": "x",
         }
@@ -34,8 +34,12 @@ def test_helpers_in_the_order_listed_with_their_env_and_mounts() -> None:
     assert result.helpers[0].mount_path == "/content"
     assert result.helpers[1].env == {"WAITFOR_TARGETS": "tcp://db:5432"}
     assert result.helpers[1].mount_path is None
-    assert result.volume == "content"
-    assert result.app_mounts == {"web": "/usr/share/nginx/html", "worker": "/data"}
+    assert [h.volume for h in result.helpers] == ["content", "content"]
+    assert result.helpers[0].app_mounts == [
+        ("web", "/usr/share/nginx/html"),
+        ("worker", "/data"),
+        ("web", "/www"),
+    ]
     assert result.native is True
     assert result.warnings == []
 
@@ -43,7 +47,7 @@ def test_helpers_in_the_order_listed_with_their_env_and_mounts() -> None:
 def test_the_template_mount_path_is_the_default() -> None:
     result = plan({"sidecars.io/helpers": "gitsync"})
     assert result.helpers[0].mount_path == "/git"
-    assert result.volume == "shared"
+    assert result.helpers[0].volume == "shared-gitsync"
 
 
 def test_user_mistakes_are_warnings() -> None:
@@ -63,11 +67,11 @@ def test_user_mistakes_are_warnings() -> None:
     assert [h.template.name for h in result.helpers] == ["gitsync"]
     assert result.helpers[0].env == {}
     assert result.native is False
-    assert result.volume == "shared"
+    assert result.helpers[0].volume == "shared-gitsync"
     text = "\n".join(result.warnings)
     for expected in (
         "gitsync listed twice",
-        "unknown helper 'gitsink' (known: gitsync, waitfor)",
+        "unknown helper 'gitsink'; did you mean gitsync? (known: gitsync, waitfor)",
         "gitsync settings start with GITSYNC_",
         "'gitsync_repo' is not a variable name",
         "waitfor is not in sidecars.io/helpers",
@@ -75,7 +79,7 @@ def test_user_mistakes_are_warnings() -> None:
         "unknown annotation sidecars.io/helper; did you mean sidecars.io/helpers?",
         "native must be true or false",
         "volume must be a DNS label",
-        "expected container=/path",
+        "expected container=/path or container=helper:/path",
     ):
         assert expected in text
     assert len(result.warnings) == 10

@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from sidecars.injector.decide import Decider, Policy
 from sidecars.injector.metrics import InjectorStats
 from sidecars.injector.review import Admission
 from sidecars.injector.templates import parse_templates
@@ -45,9 +46,7 @@ PLACES = [
 
 def admission() -> Admission:
     log = logging.getLogger("test.injector")
-    return Admission(
-        TEMPLATES, InjectorStats(), log, prefix="sidecars.io", native=False, volume="shared"
-    )
+    return Admission(Decider(TEMPLATES, Policy()), InjectorStats(), log)
 
 
 def damaged(changes: list[tuple[tuple[Any, ...], Any]]) -> dict[str, Any]:
