@@ -19,6 +19,7 @@ from .config import Config, InputSpec, load_config
 from .exporter import ExporterConfig
 from .feed import Feed
 from .files import FileFollower, load_checkpoint, save_checkpoint
+from .flags import ExporterCommands
 from .metrics import NginxLogCollector, StoreView
 from .namespaces import Plan, plan, same_shape
 from .pipeline import pipeline
@@ -37,7 +38,7 @@ class NginxLog(Helper[NginxLogSettings]):
 
     name = "nginxlog"
     settings_class = NginxLogSettings
-    commands = {"check": check_command}
+    commands = ExporterCommands({"check": check_command})
 
     async def run(self, ctx: HelperContext[NginxLogSettings]) -> None:
         settings = ctx.settings
@@ -51,6 +52,8 @@ class NginxLog(Helper[NginxLogSettings]):
             ctx.log.warning(warning)
         if the_plan.exporter is not None:
             _listen(ctx, the_plan.exporter)
+        elif settings.metrics_path != "/metrics":
+            _serve_metrics(ctx, settings.metrics_path)
         escaped = the_plan.namespaces[0].log_format.escape == "json"
         where = str(settings.config)
         rules = [RouteRules.build(the_plan.routes, settings.route_unmatched, where, escaped)]
@@ -168,12 +171,7 @@ def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> Non
     """``listen`` of the exporter's file: the metrics path is served; the address is the
     admin server's, which starts before the file is read, so a different one is a warning."""
     if config.metrics_endpoint != "/metrics":
-
-        async def metrics(request: Request) -> Response:
-            encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-            return Response(encoder(ctx.registry), content_type=content_type)
-
-        ctx.add_route("GET", config.metrics_endpoint, metrics)
+        _serve_metrics(ctx, config.metrics_endpoint)
     admin = ctx.settings.admin_addr
     wanted_port = config.port if config.port is not None else 4040
     wanted_host = config.address or "0.0.0.0"
@@ -183,6 +181,14 @@ def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> Non
             f"{ctx.settings.config}: listen {wanted_host}:{wanted_port} is not applied; the "
             f"metrics are served by the admin server, NGINXLOG_ADMIN_ADDR={shown}"
         )
+
+
+def _serve_metrics(ctx: HelperContext[NginxLogSettings], path: str) -> None:
+    async def metrics(request: Request) -> Response:
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return Response(encoder(ctx.registry), content_type=content_type)
+
+    ctx.add_route("GET", path, metrics)
 
 
 async def _start_inputs(

@@ -92,7 +92,8 @@ def _exporter_plan(settings: NginxLogSettings, path: Path, config: ExporterConfi
                 f"set?), read as text: {shown}"
             )
         try:
-            log_format = LogFormat.parse(spec.format, extra | frozenset(unknown))
+            log_format = LogFormat.parse(spec.format, extra | frozenset(unknown), literal_ok=True)
+            log_format = log_format.as_exporter()
         except ValueError as exc:
             raise ValueError(f"{path}: {spec.where}.format: {exc}") from None
         relabels = [_relabel(r, log_format, path, warnings) for r in spec.relabels]

@@ -18,7 +18,6 @@ from typing import Any
 from .parser import Rows
 from .routes import RouteRules
 from .store import HIST_FIELDS, LABEL_FIELDS, OVERFLOW, SUM_FIELDS, Series, Store
-from .summary import sketch_index
 from .values import CONVERTERS, seconds
 
 __all__ = ["Tally"]
@@ -141,7 +140,6 @@ class Tally:
             seconds,
             bisect_left,
             _MISSING,
-            sketch_index,
         )
         for row, n in rejected:
             store.parse_errors += n
@@ -228,10 +226,10 @@ def _fold_function(
             "    h[-1] += n",
         ]
         if summaries:
-            update.append(f"    series.windows[{position}].add(sketch_index(v{position}), n, now)")
+            update.append(f"    series.windows[{position}].add(v{position}, n, now)")
     lines = [
         "def fold(rows, now, cache, values, raw_labels, series_for, bounds, seconds,",
-        "         bisect_left, missing, sketch_index):",
+        "         bisect_left, missing):",
         "    rejected = []",
         "    for row, n in rows.items():",
         "        try:",
