@@ -173,6 +173,8 @@ def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> Non
     if config.metrics_endpoint != "/metrics":
         _serve_metrics(ctx, config.metrics_endpoint)
     admin = ctx.settings.admin_addr
+    if not config.listen:
+        return
     wanted_port = config.port if config.port is not None else 4040
     wanted_host = config.address or "0.0.0.0"
     if admin is None or admin.port != wanted_port or (admin.host or "0.0.0.0") != wanted_host:

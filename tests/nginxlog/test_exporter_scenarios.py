@@ -79,3 +79,14 @@ async def test_scenario(scenario: Scenario, tmp_path: Path) -> None:
             helper.send(signal.SIGTERM)
             assert await helper.wait() == 0
             assert not Path(scenario.stop_removes).exists()
+
+
+@pytest.mark.parametrize("listen", [True, False])
+async def test_listen_warning_only_with_a_listen_block(tmp_path: Path, listen: bool) -> None:
+    text = "namespaces:\n  - name: a\n    source_files: [a.log]\n"
+    (tmp_path / "c.yml").write_text(("listen: {port: 4040}\n" if listen else "") + text)
+    async with HelperProcess("nginxlog", {}, args=["-config-file", "c.yml"],
+                             cwd=str(tmp_path)) as helper:  # fmt: skip
+        await helper.wait_log(lambda e: e.get("msg") == "log format read")
+        warned = [e for e in helper.logs if "is not applied" in str(e.get("msg"))]
+        assert bool(warned) == listen
