@@ -106,10 +106,11 @@ class NginxLog(Helper[NginxLogSettings]):
         ]
         if settings.config is not None:
             tasks.append(asyncio.create_task(_watch_config(ctx, settings, reload, config_text)))
-        ctx.ready()
+        unready = _update_readiness(ctx, followers, listeners, "starting")
         last_checkpoint = last_report = last_expiry = time.monotonic()
         try:
             while not await ctx.sleep(_HOUSEKEEPING):
+                unready = _update_readiness(ctx, followers, listeners, unready)
                 for feed in feeds:
                     feed.flush()
                 for task in tasks:
@@ -142,6 +143,30 @@ class NginxLog(Helper[NginxLogSettings]):
                 _save(checkpoint, followers, ctx, written)
             for follower in followers:
                 follower.close()
+
+
+def _update_readiness(
+    ctx: HelperContext[NginxLogSettings],
+    followers: list[FileFollower],
+    listeners: list[SyslogListener],
+    was: str | None,
+) -> str | None:
+    """Out of service while no input can be read: no syslog listener, no file open, and
+    some file there but unreadable (files not there yet are fine: they will be read from
+    their start). Returns the reason now in force, ``None`` when ready."""
+    reason = None
+    if not listeners and not any(f.open for f in followers):
+        unreadable = {p: why for f in followers for p, why in f.unreadable.items()}
+        if unreadable:
+            shown = "; ".join(f"{path}: {why}" for path, why in sorted(unreadable.items())[:3])
+            reason = f"no input can be read ({shown})"
+    if reason != was:
+        if reason is None:
+            ctx.ready()
+        else:
+            ctx.log.warning("not ready", extra={"reason": reason})
+            ctx.not_ready(reason)
+    return reason
 
 
 def _reload_relabels(ctx: HelperContext[NginxLogSettings], old: Plan, feeds: list[Feed]) -> None:
