@@ -8,7 +8,6 @@ on SIGHUP and when it changes; only the route rules take effect without a restar
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +41,8 @@ class Config:
 
 def load_config(path: Path) -> Config:
     """Read the file; ``ValueError`` says which entry is wrong and why."""
+    import tomllib  # only a TOML file pays for it
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from prometheus_client.exposition import choose_encoder
-from watchfiles import awatch
 
 from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
-from .check import check_command
 from .config import Config, InputSpec, load_config
 from .exporter import ExporterConfig
 from .feed import Feed
@@ -33,16 +30,21 @@ _HOUSEKEEPING = 0.2
 _REPORT_EVERY = 10.0
 
 
+def _check(argv: Sequence[str]) -> int:
+    from .check import check_command  # the command alone pays for it
+
+    return check_command(argv)
+
+
 class NginxLog(Helper[NginxLogSettings]):
     """Turn NGINX access logs (files or syslog) into Prometheus metrics."""
 
     name = "nginxlog"
     settings_class = NginxLogSettings
-    commands = ExporterCommands({"check": check_command})
+    commands = ExporterCommands({"check": _check})
 
     async def run(self, ctx: HelperContext[NginxLogSettings]) -> None:
         settings = ctx.settings
-        logging.getLogger("watchfiles").setLevel(logging.WARNING)
         config_text = _read_text(settings.config) if settings.config else None
         try:
             the_plan = plan(settings)
@@ -279,20 +281,12 @@ async def _watch_config(
     reload: Callable[[], None],
     initial: str | None,
 ) -> None:
-    """Reload when the file's text changes; any change in its directory is looked at, since
-    a Kubernetes ConfigMap is updated by swapping a symlinked directory, not the file, and
-    the text is compared every poll interval too, in case a notification was missed."""
+    """Reload when the file's text changes, compared every poll interval: a Kubernetes
+    ConfigMap is updated by swapping a symlinked directory, which the text follows."""
     assert settings.config is not None
     path = settings.config
     last = initial
-    async for _ in awatch(
-        path.parent,
-        stop_event=ctx.stopping,
-        recursive=False,
-        debounce=200,
-        rust_timeout=int(float(settings.poll_interval) * 1000),
-        yield_on_timeout=True,
-    ):
+    while not await ctx.sleep(float(settings.poll_interval)):
         text = _read_text(path)
         if text is not None and text != last:
             last = text
