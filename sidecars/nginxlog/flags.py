@@ -86,8 +86,8 @@ def environment(flags: Flags, base: Mapping[str, str]) -> dict[str, str]:
         env["NGINXLOG_METRICS_PATH"] = values["metrics-endpoint"]
     if values.get("log-level") in _LOG_LEVELS:
         env["NGINXLOG_LOG_LEVEL"] = _LOG_LEVELS[values["log-level"]]
-    if values.get("log-format") == "json":
-        env["NGINXLOG_LOG_FORMAT"] = "json"
+    if "log-format" in values:
+        env["NGINXLOG_LOG_FORMAT"] = "json" if values["log-format"] == "json" else "text"
     if "config-file" in values:
         env["NGINXLOG_CONFIG"] = values["config-file"]
         return env

@@ -130,7 +130,9 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         default="5s", help="How often the checkpoint file is written (also at exit)"
     )
     poll_interval: Duration = setting(
-        default="1s", help="Rescan of globs and rotation check besides change notifications"
+        default="1s",
+        help="How often quiet files and the config file are checked for new lines, rotation "
+        "and new glob matches (every 0.1 s while lines keep coming)",
     )
 
     def parsed_format(self) -> LogFormat:
