@@ -416,3 +416,39 @@ async def test_a_missing_file_is_named_once_and_again_when_it_appears(tmp_path: 
         await eventually(counted, 2.0)
         missing = [e for e in helper.logs if "does not exist" in str(e.get("msg"))]
         assert len(missing) == 1
+
+
+def _imported(stderr: str) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+@pytest.mark.parametrize(
+    ("config", "used", "unused"),
+    [
+        (None, set(), {"yaml", "hcl", "tomllib", "watchfiles", "sidecars.nginxlog.check"}),
+        ("c.yml", {"yaml"}, {"hcl", "tomllib", "watchfiles"}),
+        ("c.toml", {"tomllib"}, {"yaml", "hcl", "watchfiles"}),
+    ],
+)
+async def test_start_up_imports_only_what_the_configuration_uses(
+    tmp_path: Path, config: str | None, used: set[str], unused: set[str]
+) -> None:
+    settings = {"PYTHONPROFILEIMPORTTIME": "1", "NGINXLOG_FILES": str(tmp_path / "a.log")}
+    if config is not None:
+        path = tmp_path / config
+        if config.endswith(".yml"):
+            path.write_text(f"namespaces:\n  - name: a\n    source_files: [{tmp_path}/a.log]\n")
+            del settings["NGINXLOG_FILES"]
+        else:
+            path.write_text("")
+        settings["NGINXLOG_CONFIG"] = str(path)
+    async with HelperProcess("nginxlog", settings) as helper:
+        await helper.wait_ready()
+        modules = _imported(helper.stderr())
+    assert "sidecars.nginxlog.helper" in modules
+    assert used <= modules
+    assert not unused & modules
