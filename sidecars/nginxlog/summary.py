@@ -12,8 +12,8 @@ a slot holds few distinct values, and counting them costs one dict update per di
 (label set, value) of a batch, not one per line. The answer is then the exact value of
 rank ``ceil(n * q)`` over the five slots: what Go gives for small streams, and inside
 its error bound for large ones. A slot with more than ``_MAX_DISTINCT`` values keeps
-them to three significant digits, so its memory stays bounded (a value then is off by at
-most 0.5%).
+further ones on a logarithmic grid of 1% steps (231 a decade), so its memory stays
+bounded, about as the Go client's streams are; such a value is off by at most 0.5%.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ OBJECTIVES = (0.5, 0.9, 0.99)
 
 _SLOTS = 5
 _SLOT_SECONDS = 120.0
-_MAX_DISTINCT = 4096
+_MAX_DISTINCT = 1024
+_STEP = math.log(1.01)
 
 
 class Window:
@@ -86,7 +87,9 @@ class Window:
 
 
 def _rounded(value: float) -> float:
-    return float(f"{value:.3g}")
+    if value <= 0:
+        return 0.0
+    return math.exp(round(math.log(value) / _STEP) * _STEP)
 
 
 def _coarse(counts: Counter[float]) -> Counter[float]:

@@ -136,12 +136,11 @@ def _compare(values: list[float]) -> None:
         if n < 500:
             assert mine == theirs
             continue
-        low, high = bisect.bisect_left(ordered, mine), bisect.bisect_right(ordered, mine)
-        assert low <= math.ceil(objective * n) <= high, "ours is the exact quantile"
+        truth = ordered[math.ceil(objective * n) - 1]
+        assert mine == pytest.approx(truth, rel=0.005), "exact, or within 0.5% when coarse"
         their_low = bisect.bisect_left(ordered, theirs)
         their_high = bisect.bisect_right(ordered, theirs)
-        assert their_low - eps * n - 1 <= high
-        assert low <= their_high + eps * n + 1
+        assert their_low - eps * n - 1 <= math.ceil(objective * n) <= their_high + eps * n + 1
 
 
 def test_zero_and_an_empty_window() -> None:
@@ -159,9 +158,9 @@ def test_observations_older_than_ten_minutes_are_forgotten() -> None:
     assert window.quantiles(now=700.0) == [0.1] * len(OBJECTIVES)
 
 
-def test_many_distinct_values_are_kept_to_three_digits() -> None:
+def test_many_distinct_values_are_kept_within_half_a_percent() -> None:
     window = _window([1 + i / 100_000 for i in range(10_000)])
-    assert sum(len(slot) for slot in window.slots) <= 4096
+    assert sum(len(slot) for slot in window.slots) <= 1024 + 20
     median, _, p99 = window.quantiles(now=1.0)
     assert median == pytest.approx(1.05, rel=0.005)
     assert p99 == pytest.approx(1.099, rel=0.005)
