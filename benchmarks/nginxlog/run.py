@@ -343,6 +343,9 @@ def read_from_beginning(work: Path, lines: int) -> None:
     size = log.stat().st_size
     print(f"reference file: {lines:,} lines, {size / lines:.0f} bytes a line")
     print("(run on a shared machine: absolute figures are noisy, ratios less so)")
+    from sidecars.nginxlog.tally import TWIN
+
+    print(f"row counting: the {TWIN} twin (C when built with SIDECARS_COMPILE=1)")
     mtail = run_mtail(log, lines, work)
     full = run_helper(log, lines, DEFAULTS, work)
     small = run_helper(log, lines, "count,response_time", work)

@@ -14,7 +14,7 @@ from .plan import build_parser, label_names, wanted_fields
 from .routes import RouteRules
 from .settings import METRIC_FIELDS, NginxLogSettings
 from .store import Store
-from .tally import Tally
+from .tally import TWIN, Tally
 from .values import JSON_CONVERTERS
 
 __all__ = ["pipeline"]
@@ -34,6 +34,7 @@ def pipeline(
             "format": log_format.text,
             "escape": log_format.escape,
             "fields": parser.fields,
+            "row_counting": TWIN,
         },
     )
     labels = label_names_for(namespace, label_names(settings, namespace.inputs))

@@ -13,6 +13,7 @@ line less, not taken yet).
 
 from __future__ import annotations
 
+import importlib
 import operator
 import time
 from bisect import bisect_left
@@ -25,7 +26,26 @@ from .routes import RouteRules
 from .store import HIST_FIELDS, LABEL_FIELDS, OVERFLOW, SUM_FIELDS, Series, Store
 from .values import CONVERTERS, seconds
 
-__all__ = ["Tally"]
+__all__ = ["TWIN", "Tally"]
+
+AddRows = Callable[
+    [Rows, "Counter[bytes]", "tuple[int, ...] | None", "list[dict[bytes, int]]", "tuple[int, ...]"],
+    Rows,
+]
+
+
+def _native() -> AddRows | None:
+    try:
+        module = importlib.import_module("sidecars.nginxlog._tally")
+    except ImportError:
+        return None  # built with SIDECARS_COMPILE=1 only, as the images are
+    function: AddRows = module.add_rows
+    return function
+
+
+add_rows = _native()
+TWIN = "C" if add_rows is not None else "Python"
+"""Which twin of the row counting runs: the C one when it was built."""
 
 _CACHE_LIMIT = 50_000
 
@@ -40,6 +60,7 @@ class Tally:
         static: dict[str, str],
         routes: Callable[[], RouteRules],
         converters: Mapping[str, tuple[str, Callable[[bytes], str]]] | None = None,
+        native: bool = True,
     ) -> None:
         self.store = store
         self.rows: Counter[bytes] = Counter()
@@ -72,6 +93,9 @@ class Tally:
         self._sum_getters = [operator.itemgetter(i) for _, i in self._sum_pairs]
         self._sums: list[dict[bytes, int]] = [{} for _ in self._sum_pairs]
         self._strip = _getter(kept) if self._sum_pairs else None
+        self._native = add_rows if native and add_rows is not None else None
+        self._kept = tuple(kept) if self._sum_pairs else None
+        self._sizes = tuple(i for _, i in self._sum_pairs)
         self._hist_pairs = [(p, index[name]) for p, name in enumerate(HIST_FIELDS) if name in index]
         self._raw_labels = _getter([i for i, _ in self._label_plan])
         self._fold_rows = _fold_function(self._hist_pairs, store.summaries, self._sum_pairs)
@@ -84,6 +108,14 @@ class Tally:
         """Count parsed rows, each kept as its fields joined by a newline (a byte string
         hashes and compares in a third of the time of a tuple of them); byte counts are
         summed under the same keys, so the fold adds them per distinct row."""
+        if self._native is not None:
+            left = self._native(found, self.rows, self._kept, self._sums, self._sizes)
+            if left:
+                self._add_python(left)  # sizes that are not plain digits, judged by int()
+            return
+        self._add_python(found)
+
+    def _add_python(self, found: Rows) -> None:
         if not self._sum_pairs:
             self.rows.update(map(_JOIN, found))
             return
@@ -107,7 +139,9 @@ class Tally:
         good = []
         for row in found:
             for _, index in self._sum_pairs:
-                if not row[index].isdigit():
+                try:
+                    int(row[index])
+                except ValueError:
                     self.store.parse_errors += 1
                     self.rejected[f"size {row[index][:40]!r} is not a whole number"] += 1
                     break
