@@ -6,9 +6,9 @@ distinct rows, not with lines. A row is counted as its fields joined by a newlin
 byte string hashes and compares faster than a tuple of fresh ones, which made the default
 metrics about a fifth faster (1.33 to 1.07 CPU-s for the benchmark's 1,000,000 lines, in
 process, same run). Byte counts would make nearly every row distinct, so they are taken
-out of the rows and summed under the same row keys in a loop of their own (about a
-quarter of the time with every default metric; a C twin of that loop measured 0.3 µs a
-line less, not taken yet).
+out of the rows and summed under the same row keys in a loop of their own. The C twin
+(``_tally.c``) does the joining, counting and summing in one pass: 1.15 to 0.98 CPU-s for
+those 1,000,000 lines with every default metric, in process, same run.
 """
 
 from __future__ import annotations
