@@ -97,11 +97,25 @@ def environment(flags: Flags, base: Mapping[str, str]) -> dict[str, str]:
         raise FlagError(f"-parser {values['parser']!r}: expected text or json")
     else:
         env["NGINXLOG_FORMAT"] = values.get("format", DEFAULT_FORMAT)
+        env["NGINXLOG_EXTRA_VARIABLES"] = ",".join(_with_unknown(env))
     env["NGINXLOG_NAMESPACE"] = values.get("namespace", "nginx")
     if any("," in name for name in flags.files):
         raise FlagError("file names with a comma are not supported; use -config-file")
     env["NGINXLOG_FILES"] = ",".join(flags.files)
     return env
+
+
+def _with_unknown(env: dict[str, str]) -> list[str]:
+    """The declared extra variables plus those of the format NGINX does not define: the
+    exporter reads any ``$name`` as text (made with ``map`` or ``set``)."""
+    from .logformat import variable_names
+    from .variables import is_known
+
+    extra = [name for name in env.get("NGINXLOG_EXTRA_VARIABLES", "").split(",") if name]
+    for name in variable_names(env["NGINXLOG_FORMAT"]):
+        if not is_known(name, frozenset(extra)):
+            extra.append(name)
+    return extra
 
 
 def exporter_command(argv: Sequence[str]) -> int:

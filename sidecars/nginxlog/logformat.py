@@ -210,6 +210,11 @@ class LogFormat:
         return _not(stop)
 
 
+def variable_names(text: str) -> list[str]:
+    """Every ``$name`` of a format text, in order."""
+    return [match.group(1) or match.group(2) for match in _VARIABLE.finditer(text)]
+
+
 def _not(chars: str, least: str = "*") -> str:
     """Any run of characters but ``chars``; possessive, since what follows starts with one
     of them, so giving characters back could never help and the engine skips saving the

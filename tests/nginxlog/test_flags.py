@@ -59,7 +59,11 @@ def test_flags_become_settings_in_exporter_compat() -> None:
         "NGINXLOG_FORMAT": DEFAULT_FORMAT,
         "NGINXLOG_NAMESPACE": "nginx",
         "NGINXLOG_FILES": "a.log,b.log",
+        "NGINXLOG_EXTRA_VARIABLES": "",
     }
+    flags = parse_flags(["-format", "$status $process_time ${tenant}x", "a.log"])
+    env = environment(flags, {"NGINXLOG_EXTRA_VARIABLES": "zone"})
+    assert env["NGINXLOG_EXTRA_VARIABLES"] == "zone,process_time,tenant"
     assert environment(parse_flags(["-config-file", "c.yml"]), {})["NGINXLOG_CONFIG"] == "c.yml"
     assert environment(parse_flags(["-parser", "json", "a"]), {})["NGINXLOG_FORMAT"] == "json"
 
@@ -86,5 +90,8 @@ def test_verify_config_exits_0_or_1(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "unknown key 'formt'" in done.stderr
     assert "Traceback" not in done.stderr
-    assert _run("-format", "$status", "-verify-config", "a.log", cwd=tmp_path).returncode == 0
+    assert (
+        _run("-format", "$status $process_time", "-verify-config", "a", cwd=tmp_path).returncode
+        == 0
+    )
     assert _run("-listen-port", "x", cwd=tmp_path).returncode == 2
