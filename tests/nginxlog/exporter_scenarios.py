@@ -175,34 +175,34 @@ def _yaml_one(format_text: str, name: str = "test", files: str = "access") -> st
     )
 
 
-ISSUE44 = _yaml_one(
+TAB_SEPARATED = _yaml_one(
     "$time_iso8601\\t$geoip_country_code\\t$remote_addr\\t$scheme\\t$host\\t$request_method"
     '\\t\\"$request_uri\\"\\t$status\\t$body_bytes_sent\\t\\"$http_referer\\"'
     '\\t\\"$http_user_agent\\"\\t-\\t$request_time\\t$upstream_response_time',
     name="ht_router",
 )
-ISSUE90 = _yaml_one(COMBINED_XFF)
+XFF_FORMAT = _yaml_one(COMBINED_XFF)
 SIZES_FORMAT = f"{_HEAD} {_TAIL} $process_time $bytes_sent $request_length"
-ISSUE91 = _yaml_one(SIZES_FORMAT)
+TRAILING_NUMBERS = _yaml_one(SIZES_FORMAT)
 MESSAGE_SIZES = _yaml_one(f"{_HEAD} {_TAIL} $bytes_sent $request_length")
-ISSUE217 = _yaml_one(
+UPSTREAM_LISTS = _yaml_one(
     f'$server_name {_HEAD} {_TAIL} $request_time \\"$upstream_response_time\\" $pipe '
     "$ssl_protocol/$ssl_cipher $request_id $host"
 )
-ISSUE212 = (
+LITERAL_TWO = (
     "enable_experimental: true\n\nlisten:\n  port: 4040\n\nnamespaces:\n"
     '  - name: test\n    format: "foo"\n    source_files:\n      - .behave-sandbox/access.log\n'
     '  - name: test2\n    format: "bar"\n    source_files:\n      - .behave-sandbox/access2.log\n'
 )
-ISSUE212B = _yaml_one("foo", files="access,access2")
-ISSUE212C = "enable_experimental: true\n\nlisten:\n  port: 4040\n\nnamespaces:\n" + "".join(
+LITERAL_TWO_FILES = _yaml_one("foo", files="access,access2")
+LITERAL_LABELLED = "enable_experimental: true\n\nlisten:\n  port: 4040\n\nnamespaces:\n" + "".join(
     f"  - name: {name}\n    namespace_label: vhost\n    metrics_override:\n"
     f'      prefix: http\n    format: "{text}"\n    source_files:\n'
     f"      - .behave-sandbox/{log}.log\n"
     for name, text, log in (("test", "foo", "access"), ("test2", "bar", "access2"))
 )
 TIMES = f"{COMBINED_XFF} $request_time $upstream_response_time"
-ISSUE216 = f"""listen {{
+ONLY_COUNTER_STATUS = f"""listen {{
   port = 4040
 }}
 
@@ -350,14 +350,14 @@ SCENARIOS: list[Scenario] = [
               _e("test_http_response_count_total", 1, method="POST", status="500",
                  test1="2-1", test2="2-2", vhost="testtwo")),
              config=("c.hcl", NAMESPACE_LABEL)),
-    # issues
-    Scenario("issue44-method-without-request",
+    # formats and values the exporter once got wrong
+    Scenario("tab-separated-method-without-request",
              (_w("access.log", "2018-07-19T23:21:56+03:00\tRU\t141.8.0.0\thttps\twww.example.com"
                  '\tGET\t"/robots.txt"\t200\t38\t"-"\t"Mozilla/5.0 (compatible; YandexBot/3.0; '
                  '+http://yandex.com/bots)"\t-\t0.000\t0.001'),),
              (_e("ht_router_http_response_count_total", 1, method="", status="200"),),
-             config=("c.yaml", ISSUE44)),
-    Scenario("issue90",
+             config=("c.yaml", TAB_SEPARATED)),
+    Scenario("paths-with-digits",
              (_w("access.log", *(
                  f'10.rr.ii.yy - - [25/Dec/2019:08:06:42 +0300] "GET {p} HTTP/1.1" 200 {s} "-" '
                  '"Java/11.0.2" "-"' for p, s in (
@@ -365,14 +365,14 @@ SCENARIOS: list[Scenario] = [
                      ("/api/v2/topics/xxx-xxxx/partitions/0/offsets", 68),
                      ("/api/v2/topics/xxxxxx/partitions/2/messages?offset=96&count=10", 41)))),),
              (_e("test_http_response_count_total", 3, **_get200(1)),),
-             config=("c.yaml", ISSUE90)),
-    Scenario("issue91",
+             config=("c.yaml", XFF_FORMAT)),
+    Scenario("trailing-numbers",
              (_w("access.log", '28.90.74.145 - - [17/Jan/2020:10:18:11 +0000] "GET '
                  '/category/finance HTTP/1.1" 200 83 "/category/books?from=20" "Mozilla/5.0 '
                  '(compatible; Googlebot/2.1; +http://www.google.com/bot.html)" 5175 1477 8842'),),
              (_e("test_http_response_count_total", 1, **_get200(1)),),
-             config=("c.yaml", ISSUE91)),
-    Scenario("issue217-upstream-lists",
+             config=("c.yaml", TRAILING_NUMBERS)),
+    Scenario("upstream-time-lists",
              (_w("access.log", *(
                  _REF_217.format(n=n, s=s, size=size, agent=agent, rt=rt,
                                  ut="1.000, 0.250, 2.000, 0.750")
@@ -381,29 +381,29 @@ SCENARIOS: list[Scenario] = [
                      (2, 5, 552, "AnotherUserAgent", "0.000"),
                      (3, 5, 150, "SomeUserAgentString", "0.001")))),),
              (_e("test_http_upstream_time_seconds_sum", 12, **_get200(1)),),
-             config=("c.yaml", ISSUE217)),
-    Scenario("issue212-two-namespaces",
+             config=("c.yaml", UPSTREAM_LISTS)),
+    Scenario("literal-formats-two-namespaces",
              (_w("access.log", "wrong", "foo", "wrong", "wrong", "foo"),
               _w("access2.log", "bar", "wrong", "bar", "wrong")),
              (_e("test_parse_errors_total", 3), _e("test2_parse_errors_total", 2)),
-             config=("c.yaml", ISSUE212)),
-    Scenario("issue212-two-files",
+             config=("c.yaml", LITERAL_TWO)),
+    Scenario("literal-format-two-files",
              (_w("access.log", "foo", "bar", "bar", "bar"), _w("access2.log", "bar", "bar")),
-             (_e("test_parse_errors_total", 5),), config=("c.yaml", ISSUE212B)),
-    Scenario("issue212-namespace-label",
+             (_e("test_parse_errors_total", 5),), config=("c.yaml", LITERAL_TWO_FILES)),
+    Scenario("literal-formats-namespace-label",
              (_w("access.log", "wrong", "foo", "wrong", "wrong", "foo"),
               _w("access2.log", "bar", "wrong", "bar", "wrong")),
              (_e("http_parse_errors_total", 3, vhost="test"),
               _e("http_parse_errors_total", 2, vhost="test2")),
-             config=("c.yaml", ISSUE212C)),
-    Scenario("issue216-only-counter-status",
+             config=("c.yaml", LITERAL_LABELLED)),
+    Scenario("only-counter-status-and-method",
              (_w("access.log", *(line(m, s, tail=" 10 10")
                                  for m, s in (("GET", 200), ("POST", 200), ("GET", 500),
                                               ("GET", 418)))),),
              (_e(COUNT, 1, **_get200(1)), _e(COUNT, 1, method="other", status="200"),
               _e("nginx_http_response_time_seconds_hist_count", 4)),
-             config=("c.hcl", ISSUE216)),
-    Scenario("issue224-missing-floats",
+             config=("c.hcl", ONLY_COUNTER_STATUS)),
+    Scenario("upstream-time-dashes",
              (_w("access.log",
                  _REF_217.format(n=1, s=4, size=552, agent="SomeUserAgentString", rt="0.000",
                                  ut="1.000, -, 2.000"),
@@ -411,7 +411,7 @@ SCENARIOS: list[Scenario] = [
                                  ut="1.000")),),
              (_e("test_parse_errors_total", 0),
               _e("test_http_upstream_time_seconds_sum", 4, **_get200(1))),
-             config=("c.yaml", ISSUE217)),
+             config=("c.yaml", UPSTREAM_LISTS)),
     # message_sizes
     Scenario("response-sizes",
              (_w("access.log", SIZES_FORMAT.replace('\\"', '\\"'),
