@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .syslog import ListenAddress
 
-__all__ = ["Config", "InputSpec", "load_config"]
+__all__ = ["Config", "InputSpec", "is_exporter_file", "load_config"]
 
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
@@ -37,6 +37,12 @@ class InputSpec:
 class Config:
     routes: list[tuple[str, str]] = field(default_factory=list)
     inputs: list[InputSpec] = field(default_factory=list)
+
+
+def is_exporter_file(path: Path) -> bool:
+    """Whether ``path`` names a prometheus-nginxlog-exporter file (read by ``exporter.py``,
+    which is imported only then) rather than this helper's TOML file."""
+    return path.suffix in (".yml", ".yaml", ".hcl")
 
 
 def load_config(path: Path) -> Config:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import InputSpec
+from .config import InputSpec, is_exporter_file
 from .hclfile import hcl_data
 from .syslog import ListenAddress
 
@@ -78,10 +78,6 @@ class ExporterConfig:
     warnings: list[str] = field(default_factory=list)
     listen: bool = False
     """Whether the file has a ``listen`` block."""
-
-
-def is_exporter_file(path: Path) -> bool:
-    return path.suffix in (".yml", ".yaml", ".hcl")
 
 
 def load_exporter(path: Path) -> ExporterConfig:

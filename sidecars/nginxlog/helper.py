@@ -7,13 +7,13 @@ import contextlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client.exposition import choose_encoder
 
 from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
 from .config import Config, InputSpec, load_config
-from .exporter import ExporterConfig
 from .feed import Feed
 from .files import FileFollower, load_checkpoint, save_checkpoint
 from .flags import ExporterCommands
@@ -23,6 +23,9 @@ from .pipeline import pipeline
 from .routes import RouteRules
 from .settings import NginxLogSettings
 from .syslog import SyslogListener
+
+if TYPE_CHECKING:
+    from .exporter import ExporterConfig
 
 __all__ = ["NginxLog"]
 

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from sidecars import ByteSize, Duration, Problem, Settings, setting
 
-from .exporter import is_exporter_file
+from .config import is_exporter_file
 from .logformat import LogFormat
 from .namespaces import plan
 from .routes import RouteRules

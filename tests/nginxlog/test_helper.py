@@ -429,8 +429,21 @@ def _imported(stderr: str) -> set[str]:
 @pytest.mark.parametrize(
     ("config", "used", "unused"),
     [
-        (None, set(), {"yaml", "hcl", "tomllib", "watchfiles", "sidecars.nginxlog.check"}),
-        ("c.yml", {"yaml"}, {"hcl", "tomllib", "watchfiles"}),
+        (
+            None,
+            set(),
+            {
+                "yaml",
+                "hcl",
+                "tomllib",
+                "watchfiles",
+                "sidecars.nginxlog.check",
+                "sidecars.nginxlog.exporter",
+                "sidecars.nginxlog.relabel",
+                "sidecars.nginxlog.explain",
+            },
+        ),
+        ("c.yml", {"yaml", "sidecars.nginxlog.exporter"}, {"hcl", "tomllib", "watchfiles"}),
         ("c.toml", {"tomllib"}, {"yaml", "hcl", "watchfiles"}),
     ],
 )
