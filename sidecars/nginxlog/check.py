@@ -12,8 +12,8 @@ from pathlib import Path
 
 from sidecars import ConfigError
 
+from .config import is_exporter_file
 from .explain import explain
-from .exporter import is_exporter_file
 from .namespaces import Namespace, plan
 from .parser import LineParser, Rows
 from .plan import build_parser, label_names, wanted_fields

@@ -8,13 +8,12 @@ on SIGHUP and when it changes; only the route rules take effect without a restar
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .syslog import ListenAddress
 
-__all__ = ["Config", "InputSpec", "load_config"]
+__all__ = ["Config", "InputSpec", "is_exporter_file", "load_config"]
 
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
@@ -40,8 +39,16 @@ class Config:
     inputs: list[InputSpec] = field(default_factory=list)
 
 
+def is_exporter_file(path: Path) -> bool:
+    """Whether ``path`` names a prometheus-nginxlog-exporter file (read by ``exporter.py``,
+    which is imported only then) rather than this helper's TOML file."""
+    return path.suffix in (".yml", ".yaml", ".hcl")
+
+
 def load_config(path: Path) -> Config:
     """Read the file; ``ValueError`` says which entry is wrong and why."""
+    import tomllib  # only a TOML file pays for it
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

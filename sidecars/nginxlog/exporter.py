@@ -10,12 +10,13 @@ exporter reads, parsed by pyhcl, which is imported only when an ``.hcl`` file is
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import InputSpec
+from .config import InputSpec, is_exporter_file
 from .hclfile import hcl_data
 from .syslog import ListenAddress
 
@@ -25,6 +26,8 @@ _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _PREFIX = re.compile(r"(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?")
 _TOP = {"listen", "consul", "namespaces", "enable_experimental", "enableexperimentalfeatures"}
 _LISTEN = {"port", "address", "metrics_endpoint"}
+_CONSUL = {"enable", "address", "datacenter", "scheme", "token", "service"}
+_CONSUL_SERVICE = {"id", "name", "address", "tags"}
 _NAMESPACE = {
     "name", "namespace_label", "metrics_override", "source_files", "source", "parser", "format",
     "labels", "relabel_configs", "histogram_buckets", "print_log",
@@ -73,10 +76,8 @@ class ExporterConfig:
     address: str | None = None
     metrics_endpoint: str = "/metrics"
     warnings: list[str] = field(default_factory=list)
-
-
-def is_exporter_file(path: Path) -> bool:
-    return path.suffix in (".yml", ".yaml", ".hcl")
+    listen: bool = False
+    """Whether the file has a ``listen`` block."""
 
 
 def load_exporter(path: Path) -> ExporterConfig:
@@ -89,7 +90,7 @@ def load_exporter(path: Path) -> ExporterConfig:
     import yaml  # only exporter files pay for it: it adds 1 MB to every helper's RSS
 
     try:
-        data = hcl_data(text) if hcl else yaml.safe_load(text)
+        data = hcl_data(text) if hcl else yaml.load(text, Loader=_text_loader())
     except (yaml.YAMLError, ValueError) as exc:
         kind = "HCL" if hcl else "YAML"
         raise ValueError(f"{path} is not valid {kind}: {exc}".replace("\n", " ")) from None
@@ -119,10 +120,9 @@ class _Reader:
         endpoint = self.typed(listen, "metrics_endpoint", str, "listen") or "/metrics"
         if not endpoint.startswith("/"):
             raise self.fail("listen.metrics_endpoint", f"{endpoint!r} must start with /")
-        consul = top.get("consul", {})
-        if not isinstance(consul, dict):
-            raise self.fail("consul", "expected a table")
-        if consul.get("enable"):
+        consul = self.table(top.get("consul", {}), "consul", _CONSUL)
+        self.table(consul.get("service", {}), "consul.service", _CONSUL_SERVICE)
+        if self.typed(consul, "enable", bool, "consul"):
             self.warnings.append(
                 f"{self.path}: consul: registration in Consul is not supported and is not done"
             )
@@ -135,7 +135,9 @@ class _Reader:
         for ns in namespaces:
             if names.count(ns.name) > 1:
                 raise self.fail(ns.where, f"namespace name {ns.name!r} is used twice")
-        return ExporterConfig(namespaces, port, address, endpoint, self.warnings)
+        return ExporterConfig(
+            namespaces, port, address, endpoint, self.warnings, listen="listen" in top
+        )
 
     def namespace(self, entry: object, index: int) -> NamespaceSpec:
         name = entry.get("name") if isinstance(entry, dict) else None
@@ -171,9 +173,17 @@ class _Reader:
         relabel_list = body.get("relabel_configs", [])
         if not isinstance(relabel_list, list):
             raise self.fail(f"{where}.{relabel_key}", "expected a list")
-        relabels = [
-            self.relabel(r, f"{where}.{relabel_key}", i) for i, r in enumerate(relabel_list)
-        ]
+        relabels: list[RelabelSpec] = []
+        for i, entry in enumerate(relabel_list):
+            relabel = self.relabel(entry, f"{where}.{relabel_key}", i)
+            first = next((r for r in relabels if r.target == relabel.target), None)
+            if first is None:
+                relabels.append(relabel)
+            else:  # the exporter keeps the first rule for a label, and so do we
+                self.warnings.append(
+                    f"{self.path}: {relabel.where}: label {relabel.target!r} is already set "
+                    f"by {first.where}; this rule is not used"
+                )
         for relabel in relabels:
             if relabel.target in labels or relabel.target == label:
                 raise self.fail(relabel.where, f"label {relabel.target!r} is also a static label")
@@ -267,11 +277,17 @@ class _Reader:
         return value
 
     def typed(self, table: dict[str, Any], key: str, kind: type, where: str) -> Any:
+        """The value of ``key`` read as the exporter's Go struct field of type ``kind``: YAML
+        scalars arrive as text and are read by that type (``NO`` stays a text for a text
+        field); a HCL file's values arrive typed already."""
         value = table.get(key)
         if value is None:
             return None
+        if isinstance(value, str) and kind is not str:
+            value = _scalar(value, kind)
         if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
-            raise self.fail(f"{where}.{key}", f"expected {kind.__name__}, found {_kind(value)}")
+            found = _kind(table.get(key))
+            raise self.fail(f"{where}.{key}", f"expected {_KIND_NAMES[kind]}, found {found}")
         return value
 
     def strings(self, value: object, where: str) -> list[str]:
@@ -294,11 +310,14 @@ class _Reader:
     def buckets(self, value: object, where: str) -> tuple[float, ...] | None:
         if value is None:
             return None
-        numbers = value if isinstance(value, list) else None
-        if numbers is None or not all(
-            isinstance(n, int | float) and not isinstance(n, bool) for n in numbers
-        ):
+        if not isinstance(value, list):
             raise self.fail(where, f"expected a list of numbers, found {_kind(value)}")
+        numbers: list[float] = []
+        for raw in value:
+            n = _scalar(raw, float) if isinstance(raw, str) else raw
+            if not isinstance(n, int | float) or isinstance(n, bool):
+                raise self.fail(where, f"expected a list of numbers, found {_kind(raw)}")
+            numbers.append(n)
         if not numbers or any(n <= 0 for n in numbers) or numbers != sorted(set(numbers)):
             raise self.fail(where, "expected increasing positive numbers")
         return tuple(float(n) for n in numbers)
@@ -309,7 +328,61 @@ def _kind(value: object) -> str:
         return "a table"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    if isinstance(value, str):
+        return f"text {value!r}"
+    return f"{_KIND_NAMES.get(type(value), type(value).__name__)} {value!r}"
+
+
+_KIND_NAMES: dict[type, str] = {str: "a text", int: "a whole number", float: "a number",
+                                bool: "true or false"}  # fmt: skip
+_INT = re.compile(r"[-+]?(?:[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+|0b[01]+)")
+_BOOLS = {"true": True, "false": False, "yes": True, "no": False, "on": True, "off": False,
+          "y": True, "n": False}  # fmt: skip
+
+
+def _scalar(text: str, kind: type) -> object:
+    """A YAML scalar read into a Go field of ``kind`` as yaml.v3 does; the text itself
+    when it does not read as one (the caller names what was found)."""
+    if isinstance(text, _Quoted):
+        return text  # "80" is a text in YAML, for Go as well
+    try:
+        if kind is int and _INT.fullmatch(text):
+            return int(text.replace("_", ""), 0)
+        if kind is float:
+            special = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
+            return special.get(text.lower()) or float(text)
+    except ValueError:
+        return text
+    if kind is bool:
+        return _BOOLS.get(text.lower(), text)
+    return text
+
+
+def _text_loader() -> type:
+    """A YAML loader that keeps every scalar as its text (null aside), as the exporter's Go
+    structs do for their text fields: ``NO``, ``1.10``, ``0755`` and ``true`` stay texts."""
+    import yaml
+
+    class TextLoader(yaml.BaseLoader):
+        pass
+
+    TextLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+    )
+    TextLoader.add_constructor("tag:yaml.org,2002:null", lambda _loader, _node: None)
+    TextLoader.add_constructor("tag:yaml.org,2002:str", _text)
+    return TextLoader
+
+
+class _Quoted(str):
+    """A scalar written in quotes: a text, whatever it looks like."""
+
+    __slots__ = ()
+
+
+def _text(loader: Any, node: Any) -> str:
+    value = loader.construct_scalar(node)
+    return _Quoted(value) if node.style in ("'", '"') else str(value)
 
 
 def _spelled(key: str, hcl: bool) -> str:

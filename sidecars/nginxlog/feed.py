@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 
-from .explain import explain
 from .metrics import InputStats
 from .parser import LineParser, Parser, Rows
 from .tally import Tally
@@ -70,6 +69,8 @@ class Feed:
         now = time.monotonic()
         if now - self._last_report < _REPORT_EVERY:
             return
+        from .explain import explain  # the first mismatch pays for it
+
         tokens = self.parser.pattern.tokens if isinstance(self.parser, LineParser) else ()
         self.log.warning(
             "line does not match the log format",

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client.exposition import choose_encoder
-from watchfiles import awatch
 
 from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
-from .check import check_command
 from .config import Config, InputSpec, load_config
-from .exporter import ExporterConfig
 from .feed import Feed
 from .files import FileFollower, load_checkpoint, save_checkpoint
+from .flags import ExporterCommands
 from .metrics import NginxLogCollector, StoreView
 from .namespaces import Plan, plan, same_shape
 from .pipeline import pipeline
@@ -26,10 +24,19 @@ from .routes import RouteRules
 from .settings import NginxLogSettings
 from .syslog import SyslogListener
 
+if TYPE_CHECKING:
+    from .exporter import ExporterConfig
+
 __all__ = ["NginxLog"]
 
 _HOUSEKEEPING = 0.2
 _REPORT_EVERY = 10.0
+
+
+def _check(argv: Sequence[str]) -> int:
+    from .check import check_command  # the command alone pays for it
+
+    return check_command(argv)
 
 
 class NginxLog(Helper[NginxLogSettings]):
@@ -37,11 +44,10 @@ class NginxLog(Helper[NginxLogSettings]):
 
     name = "nginxlog"
     settings_class = NginxLogSettings
-    commands = {"check": check_command}
+    commands = ExporterCommands({"check": _check})
 
     async def run(self, ctx: HelperContext[NginxLogSettings]) -> None:
         settings = ctx.settings
-        logging.getLogger("watchfiles").setLevel(logging.WARNING)
         config_text = _read_text(settings.config) if settings.config else None
         try:
             the_plan = plan(settings)
@@ -51,6 +57,8 @@ class NginxLog(Helper[NginxLogSettings]):
             ctx.log.warning(warning)
         if the_plan.exporter is not None:
             _listen(ctx, the_plan.exporter)
+        elif settings.metrics_path != "/metrics":
+            _serve_metrics(ctx, settings.metrics_path)
         escaped = the_plan.namespaces[0].log_format.escape == "json"
         where = str(settings.config)
         rules = [RouteRules.build(the_plan.routes, settings.route_unmatched, where, escaped)]
@@ -103,10 +111,11 @@ class NginxLog(Helper[NginxLogSettings]):
         ]
         if settings.config is not None:
             tasks.append(asyncio.create_task(_watch_config(ctx, settings, reload, config_text)))
-        ctx.ready()
+        unready = _update_readiness(ctx, followers, listeners, "starting")
         last_checkpoint = last_report = last_expiry = time.monotonic()
         try:
             while not await ctx.sleep(_HOUSEKEEPING):
+                unready = _update_readiness(ctx, followers, listeners, unready)
                 for feed in feeds:
                     feed.flush()
                 for task in tasks:
@@ -141,6 +150,30 @@ class NginxLog(Helper[NginxLogSettings]):
                 follower.close()
 
 
+def _update_readiness(
+    ctx: HelperContext[NginxLogSettings],
+    followers: list[FileFollower],
+    listeners: list[SyslogListener],
+    was: str | None,
+) -> str | None:
+    """Out of service while no input can be read: no syslog listener, no file open, and
+    some file there but unreadable (files not there yet are fine: they will be read from
+    their start). Returns the reason now in force, ``None`` when ready."""
+    reason = None
+    if not listeners and not any(f.open for f in followers):
+        unreadable = {p: why for f in followers for p, why in f.unreadable.items()}
+        if unreadable:
+            shown = "; ".join(f"{path}: {why}" for path, why in sorted(unreadable.items())[:3])
+            reason = f"no input can be read ({shown})"
+    if reason != was:
+        if reason is None:
+            ctx.ready()
+        else:
+            ctx.log.warning("not ready", extra={"reason": reason})
+            ctx.not_ready(reason)
+    return reason
+
+
 def _reload_relabels(ctx: HelperContext[NginxLogSettings], old: Plan, feeds: list[Feed]) -> None:
     """An exporter file read again: new relabel rules take effect, counters stay; any
     other change needs a restart, since it changes parsers or label sets."""
@@ -168,13 +201,10 @@ def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> Non
     """``listen`` of the exporter's file: the metrics path is served; the address is the
     admin server's, which starts before the file is read, so a different one is a warning."""
     if config.metrics_endpoint != "/metrics":
-
-        async def metrics(request: Request) -> Response:
-            encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-            return Response(encoder(ctx.registry), content_type=content_type)
-
-        ctx.add_route("GET", config.metrics_endpoint, metrics)
+        _serve_metrics(ctx, config.metrics_endpoint)
     admin = ctx.settings.admin_addr
+    if not config.listen:
+        return
     wanted_port = config.port if config.port is not None else 4040
     wanted_host = config.address or "0.0.0.0"
     if admin is None or admin.port != wanted_port or (admin.host or "0.0.0.0") != wanted_host:
@@ -183,6 +213,14 @@ def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> Non
             f"{ctx.settings.config}: listen {wanted_host}:{wanted_port} is not applied; the "
             f"metrics are served by the admin server, NGINXLOG_ADMIN_ADDR={shown}"
         )
+
+
+def _serve_metrics(ctx: HelperContext[NginxLogSettings], path: str) -> None:
+    async def metrics(request: Request) -> Response:
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return Response(encoder(ctx.registry), content_type=content_type)
+
+    ctx.add_route("GET", path, metrics)
 
 
 async def _start_inputs(
@@ -246,20 +284,12 @@ async def _watch_config(
     reload: Callable[[], None],
     initial: str | None,
 ) -> None:
-    """Reload when the file's text changes; any change in its directory is looked at, since
-    a Kubernetes ConfigMap is updated by swapping a symlinked directory, not the file, and
-    the text is compared every poll interval too, in case a notification was missed."""
+    """Reload when the file's text changes, compared every poll interval: a Kubernetes
+    ConfigMap is updated by swapping a symlinked directory, which the text follows."""
     assert settings.config is not None
     path = settings.config
     last = initial
-    async for _ in awatch(
-        path.parent,
-        stop_event=ctx.stopping,
-        recursive=False,
-        debounce=200,
-        rust_timeout=int(float(settings.poll_interval) * 1000),
-        yield_on_timeout=True,
-    ):
+    while not await ctx.sleep(float(settings.poll_interval)):
         text = _read_text(path)
         if text is not None and text != last:
             last = text

@@ -10,11 +10,12 @@ newline on a malformed line, which the parser detects by counting matches agains
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .variables import FIELD_SOURCES, LIST_VARIABLES, is_known
+from .variables import EXPORTER_SOURCES, FIELD_SOURCES, LIST_VARIABLES, is_known
 
 __all__ = ["COMBINED", "LogFormat", "Pattern", "Token"]
 
@@ -86,11 +87,21 @@ class LogFormat:
     escape: Escape
     pieces: tuple[tuple[str | None, str | None], ...]
     is_json_lines: bool = False
+    exporter: bool = False
+    """Read as prometheus-nginxlog-exporter does: the method and path only from ``$request``."""
+
+    def as_exporter(self) -> LogFormat:
+        return dataclasses.replace(self, exporter=True)
 
     @classmethod
-    def parse(cls, text: str, extra_variables: frozenset[str] = frozenset()) -> LogFormat:
+    def parse(
+        cls, text: str, extra_variables: frozenset[str] = frozenset(), literal_ok: bool = False
+    ) -> LogFormat:
         """Read ``combined``, ``json`` (JSON lines), a bare format or a whole ``log_format``
-        directive as copied from nginx.conf; ``ValueError`` says what is wrong."""
+        directive as copied from nginx.conf; ``ValueError`` says what is wrong.
+
+        A format without any variable is a mistake unless ``literal_ok`` (the exporter
+        takes it, and counts every other line as a parse error)."""
         stripped = text.strip()
         if stripped in ("", "combined"):
             stripped = COMBINED
@@ -127,7 +138,7 @@ class LogFormat:
             pos = match.end()
         if pos < len(stripped):
             pieces.append((stripped[pos:], None))
-        if not any(name for _, name in pieces):
+        if not literal_ok and not any(name for _, name in pieces):
             raise ValueError("the format names no $variable")
         return cls(text=stripped, escape=escape, pieces=tuple(pieces))
 
@@ -139,9 +150,10 @@ class LogFormat:
         a wanted ``$name`` is that variable (one no other wanted field comes from)."""
         names = set(self.variables())
         found = {}
-        for field_name in FIELD_SOURCES:
+        table = EXPORTER_SOURCES if self.exporter else FIELD_SOURCES
+        for field_name in table:
             if field_name in wanted:
-                for source in FIELD_SOURCES[field_name]:
+                for source in table[field_name]:
                     if source in names:
                         found[field_name] = source
                         break
@@ -196,6 +208,11 @@ class LogFormat:
         if self.escape == "json" and stop == '"':
             return r'(?:[^"\\\n]|\\.)*+'
         return _not(stop)
+
+
+def variable_names(text: str) -> list[str]:
+    """Every ``$name`` of a format text, in order."""
+    return [match.group(1) or match.group(2) for match in _VARIABLE.finditer(text)]
 
 
 def _not(chars: str, least: str = "*") -> str:

@@ -138,13 +138,16 @@ class NginxLogCollector(Collector):
                 family.add_metric(values, series.sums[position])  # type: ignore[attr-defined]
             for position, histogram in hists:
                 numbers = series.hists[position]
+                if not numbers[-1]:
+                    continue  # never observed (the variable was always "-" or absent)
                 cumulative, buckets = 0.0, []
                 for le, bucket in zip(bounds, numbers, strict=False):
                     cumulative += bucket
                     buckets.append((le, cumulative))
                 histogram.add_metric(values, buckets, numbers[-2])
             for position, summary in summaries:
-                _add_summary(summary, other_names, values, series, position, now)
+                if series.hists[position][-1]:
+                    _add_summary(summary, other_names, values, series, position, now)
         errors = CounterMetricFamily(
             f"{prefix}parse_errors",
             "Total number of log file lines that could not be parsed",
@@ -154,8 +157,8 @@ class NginxLogCollector(Collector):
         return [
             count,
             *(family for _, family in sums),
-            *(family for _, family in hists),
-            *(family for _, family in summaries),
+            *(family for _, family in hists if family.samples),
+            *(family for _, family in summaries if family.samples),
             errors,
         ]
 

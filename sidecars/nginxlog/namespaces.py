@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Config, InputSpec, load_config
-from .exporter import ExporterConfig, NamespaceSpec, RelabelSpec, is_exporter_file, load_exporter
+from .config import Config, InputSpec, is_exporter_file, load_config
 from .logformat import LogFormat
-from .relabel import Relabel, go_replacement
 from .store import LABEL_FIELDS
 from .variables import FIELD_SOURCES, is_known
 
 if TYPE_CHECKING:
+    from .exporter import ExporterConfig, NamespaceSpec, RelabelSpec
+    from .relabel import Relabel
     from .settings import NginxLogSettings
 
 __all__ = ["Namespace", "Plan", "label_names_for", "plan", "same_shape", "wanted_for"]
@@ -55,6 +55,8 @@ def plan(settings: NginxLogSettings) -> Plan:
     """Read the settings and the config file; ``ValueError`` says what is wrong and where."""
     path = settings.config
     if path is not None and is_exporter_file(path):
+        from .exporter import load_exporter  # only exporter files pay for it
+
         return _exporter_plan(settings, path, load_exporter(path))
     config = load_config(path) if path is not None else Config()
     inputs = [InputSpec(files=tuple(settings.files))] if settings.files else []
@@ -92,7 +94,8 @@ def _exporter_plan(settings: NginxLogSettings, path: Path, config: ExporterConfi
                 f"set?), read as text: {shown}"
             )
         try:
-            log_format = LogFormat.parse(spec.format, extra | frozenset(unknown))
+            log_format = LogFormat.parse(spec.format, extra | frozenset(unknown), literal_ok=True)
+            log_format = log_format.as_exporter()
         except ValueError as exc:
             raise ValueError(f"{path}: {spec.where}.format: {exc}") from None
         relabels = [_relabel(r, log_format, path, warnings) for r in spec.relabels]
@@ -148,6 +151,8 @@ def _relabel(spec: RelabelSpec, log_format: LogFormat, path: Path, warnings: lis
         else:
             chosen_by = log_format.sources(set(known))
             source = next((name for name in known if chosen_by.get(name) == var), f"${var}")
+    from .relabel import Relabel, go_replacement
+
     matches = tuple(
         (re.compile(regex or r"\A(?s:.*)"), go_replacement(text)) for regex, text in spec.matches
     )

@@ -14,7 +14,7 @@ from .plan import build_parser, label_names, wanted_fields
 from .routes import RouteRules
 from .settings import METRIC_FIELDS, NginxLogSettings
 from .store import Store
-from .tally import Tally
+from .tally import TWIN, Tally
 from .values import JSON_CONVERTERS
 
 __all__ = ["pipeline"]
@@ -34,11 +34,16 @@ def pipeline(
             "format": log_format.text,
             "escape": log_format.escape,
             "fields": parser.fields,
+            "row_counting": TWIN,
         },
     )
     labels = label_names_for(namespace, label_names(settings, namespace.inputs))
-    store = Store(labels, namespace.buckets, settings.max_series, summaries=settings.summaries)
+    store = Store(labels, namespace.buckets, settings.max_series, summaries=settings.summaries_on)
     converters: dict[str, tuple[str, Callable[[bytes], str]]] = {}
+    if log_format.exporter:  # as in the exporter: no $request, no method label value
+        for name in ("method", "status"):
+            if name not in parser.fields:
+                converters[name] = (name, _empty)
     if log_format.escape == "json":
         converters.update({name: (name, convert) for name, convert in JSON_CONVERTERS.items()})
     converters.update({r.target: (r.source, r.convert) for r in namespace.relabels})
@@ -55,6 +60,10 @@ def pipeline(
         store, namespace.prefix, metric_fields & set(parser.fields), namespace.const, counter_only
     )
     return feeds, view
+
+
+def _empty(_raw: bytes) -> str:
+    return ""
 
 
 class _PrintingFeed(Feed):

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 
 from sidecars import ByteSize, Duration, Problem, Settings, setting
 
-from .exporter import is_exporter_file
+from .config import is_exporter_file
 from .logformat import LogFormat
 from .namespaces import plan
 from .routes import RouteRules
@@ -94,9 +94,18 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         default="0.005,0.01,0.025,0.05,0.1,0.25,0.5,1,2.5,5,10",
         help="Upper bounds (seconds) of the time histograms' buckets",
     )
-    summaries: bool = setting(
-        default=False,
-        help="Also export the time summaries (quantiles 0.5, 0.9, 0.99 over 10 minutes)",
+    summaries: bool | None = setting(
+        default="",
+        help="Also export the time summaries (quantiles 0.5, 0.9, 0.99 over 10 minutes); "
+        "unset: on in exporter compat, off otherwise",
+    )
+    compat: Literal["auto", "exporter", "nginxlog"] = setting(
+        default="auto",
+        help="exporter: prometheus-nginxlog-exporter's defaults (summaries on, method only "
+        "from $request); auto: exporter with an exporter config file or command line",
+    )
+    metrics_path: str = setting(
+        default="/metrics", help="Another path the admin server serves the metrics at"
     )
     route_unmatched: str = setting(
         default="other", help="Route label of paths that no route rule matches"
@@ -121,11 +130,25 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
         default="5s", help="How often the checkpoint file is written (also at exit)"
     )
     poll_interval: Duration = setting(
-        default="1s", help="Rescan of globs and rotation check besides change notifications"
+        default="1s",
+        help="How often quiet files and the config file are checked for new lines, rotation "
+        "and new glob matches (every 0.1 s while lines keep coming)",
     )
 
     def parsed_format(self) -> LogFormat:
-        return LogFormat.parse(self.format, frozenset(self.extra_variables))
+        log_format = LogFormat.parse(self.format, frozenset(self.extra_variables))
+        return log_format.as_exporter() if self.exporter_compat else log_format
+
+    @property
+    def exporter_compat(self) -> bool:
+        """Whether prometheus-nginxlog-exporter's defaults and label rules apply."""
+        if self.compat != "auto":
+            return self.compat == "exporter"
+        return self.config is not None and is_exporter_file(self.config)
+
+    @property
+    def summaries_on(self) -> bool:
+        return self.exporter_compat if self.summaries is None else self.summaries
 
     def validate(self) -> list[Problem]:
         problems = []
@@ -141,6 +164,10 @@ class NginxLogSettings(Settings, prefix="NGINXLOG_", admin_port=4040):
                 Problem("NGINXLOG_BUCKETS", ",".join(map(str, self.buckets)), "expected "
                         "increasing positive numbers")
             )  # fmt: skip
+        if not self.metrics_path.startswith("/"):
+            problems.append(
+                Problem("NGINXLOG_METRICS_PATH", self.metrics_path, "must start with /")
+            )
         if self.max_series < 1:
             problems.append(Problem("NGINXLOG_MAX_SERIES", str(self.max_series), "must be >= 1"))
         has_inputs = True
@@ -172,7 +199,7 @@ def _missing_fields(
 ) -> list[Problem]:
     if log_format.is_json_lines:
         return []
-    wanted = {"status"}  # without a method, requests count under method "other"
+    wanted = set() if log_format.exporter else {"status"}  # without a method: "other"
     wanted |= {"path" if name == "route" else name for name in settings.labels}
     wanted.discard("status_class")
     found = log_format.sources(wanted)

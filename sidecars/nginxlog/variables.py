@@ -7,7 +7,7 @@ through ``NGINXLOG_EXTRA_VARIABLES``.
 
 from __future__ import annotations
 
-__all__ = ["FIELD_SOURCES", "LIST_VARIABLES", "is_known"]
+__all__ = ["EXPORTER_SOURCES", "FIELD_SOURCES", "LIST_VARIABLES", "is_known"]
 
 _NAMES_TEXT = """
 args binary_remote_addr body_bytes_sent bytes_sent connection connection_requests
@@ -59,6 +59,10 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
     "upstream": ("upstream_addr",),
 }
 """Each field a metric can use, and the variables it can come from, preferred first."""
+
+EXPORTER_SOURCES = {**FIELD_SOURCES, "method": ("request",), "path": ("request",)}
+"""The same for prometheus-nginxlog-exporter, which reads the method and path only from
+``$request``: a format without it has the method label empty."""
 
 LIST_VARIABLES = frozenset(
     name for name in _NAMES if name.startswith("upstream_") and "cache" not in name

@@ -143,7 +143,7 @@ def test_go_style_replacements() -> None:
         (
             ".yaml",
             "namespaces:\n  - name: a\n    source:\n      files: /a.log\n",
-            "namespaces[0].source.files: expected a list of texts, found str '/a.log'",
+            "namespaces[0].source.files: expected a list of texts, found text '/a.log'",
         ),
         (
             ".yaml",
@@ -151,7 +151,11 @@ def test_go_style_replacements() -> None:
             "      - {target_label: u, from: request, split: 2, matches: [{regexp: '(x'}]}\n",
             "namespaces[0].relabel_configs[0].matches[0].regexp: invalid regex '(x'",
         ),
-        (".yaml", "listen:\n  port: '80'\nnamespaces: []\n", "listen.port: expected int"),
+        (
+            ".yaml",
+            "listen:\n  port: '80'\nnamespaces: []\n",
+            "listen.port: expected a whole number, found text '80'",
+        ),
         (".yaml", "namespaces:\n  - name: my-app\n    source: {files: [a]}\n", ".name: 'my-app'"),
         (
             ".hcl",
@@ -247,3 +251,79 @@ def test_variables_made_with_map_are_read_as_text_with_a_warning(tmp_path: Path)
     parser.scan(b'1.2.3.4 acme "GET / HTTP/1.1" 200\n', rows, bad)
     assert bad == []
     assert dict(zip(parser.fields, rows[0], strict=False))["$tenant"] == b"acme"
+
+
+def _namespace_yaml(tmp_path: Path, body: str, top: str = "") -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"{top}namespaces:\n  - name: a\n    source_files: [a.log]\n{body}")
+    return path
+
+
+def test_values_are_read_by_the_type_the_exporter_expects(tmp_path: Path) -> None:
+    path = _namespace_yaml(
+        tmp_path,
+        "    labels: {no: NO, version: 1.10, mode: 0755, flag: true, n: 3}\n"
+        "    histogram_buckets: [1e-3, .5, 2]\n"
+        "    print_log: yes\n",
+        top="listen: {port: 0x10}\n",
+    )
+    config = load_exporter(path)
+    (namespace,) = config.namespaces
+    assert namespace.labels == {
+        "no": "NO",
+        "version": "1.10",
+        "mode": "0755",
+        "flag": "true",
+        "n": "3",
+    }
+    assert namespace.buckets == (0.001, 0.5, 2.0)
+    assert namespace.print_log is True
+    assert config.port == 16
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("    histogram_buckets: [1, two]\n", "histogram_buckets: expected a list of numbers, "
+         "found text 'two'"),
+        ("    histogram_buckets: [1, '2']\n", "histogram_buckets: expected a list of numbers, "
+         "found text '2'"),
+        ("    print_log: maybe\n", "namespaces[0].print_log: expected true or false, "
+         "found text 'maybe'"),
+        ("    relabel_configs: [{target_label: u, from: request, split: two}]\n",
+         "relabel_configs[0].split: expected a whole number, found text 'two'"),
+        ("    labels: {a: [1]}\n", "labels.a: expected a text, found a list"),
+    ],
+)  # fmt: skip
+def test_a_wrong_type_names_the_key_and_what_was_found(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_exporter(_namespace_yaml(tmp_path, body))
+
+
+def test_without_a_format_the_exporters_default_applies(tmp_path: Path) -> None:
+    settings = NginxLogSettings.from_env({"NGINXLOG_CONFIG": str(_namespace_yaml(tmp_path, ""))})
+    (namespace,) = plan(settings).namespaces
+    assert namespace.log_format.text == DEFAULT_FORMAT
+    assert settings.summaries_on
+
+
+def test_a_duplicated_relabel_target_keeps_the_first_rule(tmp_path: Path) -> None:
+    path = _namespace_yaml(
+        tmp_path,
+        "    relabel_configs:\n      - {target_label: u, from: remote_user}\n"
+        "      - {target_label: u, from: request, split: 2}\n",
+    )
+    config = load_exporter(path)
+    assert [(r.target, r.source) for r in config.namespaces[0].relabels] == [("u", "remote_user")]
+    assert any("relabel_configs[1]" in w and "relabel_configs[0]" in w for w in config.warnings)
+
+
+def test_typos_under_consul_are_errors(tmp_path: Path) -> None:
+    path = _namespace_yaml(tmp_path, "", top="consul:\n  enabel: true\n")
+    with pytest.raises(ConfigError, match=r"consul: unknown key 'enabel'"):
+        NginxLogSettings.from_env({"NGINXLOG_CONFIG": str(path)})
+    path = _namespace_yaml(tmp_path, "", top="consul:\n  service: {nmae: x}\n")
+    with pytest.raises(ConfigError, match=r"consul\.service: unknown key 'nmae'"):
+        NginxLogSettings.from_env({"NGINXLOG_CONFIG": str(path)})

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from sidecars.testing import HelperProcess
+from sidecars.testing import eventually as until
 
 from .conftest import DETAILED, JSON_LOG, REFERENCE, Nginx, eventually, total
 
@@ -354,3 +356,112 @@ async def test_an_unreadable_path_is_reported_once(tmp_path: Path) -> None:
         await eventually(count, 2.0)
         warnings = [e for e in helper.logs if e.get("msg") == "cannot open log file"]
         assert len(warnings) == 1
+
+
+_LINE = '127.0.0.1 - - [04/Dec/2026:09:00:00 +0000] "GET / HTTP/1.1" 200 3 "-" "curl"\n'
+
+
+@pytest.mark.skipif(
+    shutil.which("setpriv") is None or os.geteuid() != 0,
+    reason="drops root's file-permission override with setpriv",
+)
+async def test_an_unreadable_file_is_not_ready_then_read_from_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "access.log"
+    log.write_text(_LINE * 3)
+    log.chmod(0)
+    wrapper = tmp_path / "python"
+    caps = "-dac_override,-dac_read_search"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec setpriv --inh-caps={caps} --bounding-set={caps} {sys.executable} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(wrapper))
+    settings = {"NGINXLOG_FILES": str(log), "NGINXLOG_START_AT": "end"}
+    async with HelperProcess("nginxlog", settings) as helper:
+
+        async def unready() -> bool:
+            status, body = await helper.get("/readyz")
+            return status == 503 and "no input can be read" in body and str(log) in body
+
+        await until(unready, 15.0, "readyz 503 naming the file")
+        with log.open("a") as handle:
+            handle.write(_LINE * 2)  # written before the first successful open: old lines
+        log.chmod(0o644)
+        opened = await helper.wait_log(lambda e: e.get("msg") == "following file")
+        assert opened["offset"] == len(_LINE) * 5
+        await helper.wait_ready()
+        with log.open("a") as handle:
+            handle.write(_LINE)
+
+        async def counted() -> float:
+            return await total(helper, COUNT)
+
+        await eventually(counted, 1.0)
+
+
+async def test_a_missing_file_is_named_once_and_again_when_it_appears(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    async with HelperProcess("nginxlog", {"NGINXLOG_FILES": str(log)}) as helper:
+        await helper.wait_ready()
+        await helper.wait_log(lambda e: "does not exist" in str(e.get("msg")))
+        log.write_text(_LINE * 2)
+        appeared = await helper.wait_log(lambda e: e.get("msg") == "log file appeared")
+        assert appeared["path"] == str(log)
+
+        async def counted() -> float:
+            return await total(helper, COUNT)
+
+        await eventually(counted, 2.0)
+        missing = [e for e in helper.logs if "does not exist" in str(e.get("msg"))]
+        assert len(missing) == 1
+
+
+def _imported(stderr: str) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+@pytest.mark.parametrize(
+    ("config", "used", "unused"),
+    [
+        (
+            None,
+            set(),
+            {
+                "yaml",
+                "hcl",
+                "tomllib",
+                "watchfiles",
+                "sidecars.nginxlog.check",
+                "sidecars.nginxlog.exporter",
+                "sidecars.nginxlog.relabel",
+                "sidecars.nginxlog.explain",
+            },
+        ),
+        ("c.yml", {"yaml", "sidecars.nginxlog.exporter"}, {"hcl", "tomllib", "watchfiles"}),
+        ("c.toml", {"tomllib"}, {"yaml", "hcl", "watchfiles"}),
+    ],
+)
+async def test_start_up_imports_only_what_the_configuration_uses(
+    tmp_path: Path, config: str | None, used: set[str], unused: set[str]
+) -> None:
+    settings = {"PYTHONPROFILEIMPORTTIME": "1", "NGINXLOG_FILES": str(tmp_path / "a.log")}
+    if config is not None:
+        path = tmp_path / config
+        if config.endswith(".yml"):
+            path.write_text(f"namespaces:\n  - name: a\n    source_files: [{tmp_path}/a.log]\n")
+            del settings["NGINXLOG_FILES"]
+        else:
+            path.write_text("")
+        settings["NGINXLOG_CONFIG"] = str(path)
+    async with HelperProcess("nginxlog", settings) as helper:
+        await helper.wait_ready()
+        modules = _imported(helper.stderr())
+    assert "sidecars.nginxlog.helper" in modules
+    assert used <= modules
+    assert not unused & modules

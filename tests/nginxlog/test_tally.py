@@ -120,3 +120,22 @@ def test_converters_replace_a_label_or_add_one() -> None:
     tally.add([(b"GET", b"200", b'a\\"b', b"alice"), (b"GET", b"200", b"x", b"eve")])
     tally.fold(now=1.0)
     assert set(store.series) == {("GET", "200", 'a"b', "known"), ("GET", "200", "x", "other")}
+
+
+def test_json_lines_without_a_time_key_show_no_histogram_for_it() -> None:
+    from sidecars.nginxlog.metrics import InputStats, NginxLogCollector, StoreView
+    from sidecars.nginxlog.parser import JsonLinesParser
+
+    parser = JsonLinesParser({"method", "status", "request_time", "upstream_connect_time"})
+    store = Store(("method", "status"), (0.1, 1.0), 100, summaries=True)
+    tally = Tally(store, parser.fields, {}, RouteRules)
+    rows: list[tuple[bytes, ...]] = []
+    parser.scan(b'{"request": "GET / HTTP/1.1", "status": 200, "request_time": 0.2}\n', rows, [])
+    tally.add(rows)
+    view = StoreView(store, "nginx", frozenset(parser.fields))
+    families = {
+        f.name: f for f in NginxLogCollector([view], {"a": InputStats()}, tally.fold).collect()
+    }
+    assert "nginx_http_response_time_seconds_hist" in families
+    assert "nginx_http_response_time_seconds" in families
+    assert not [name for name in families if "connect" in name]
