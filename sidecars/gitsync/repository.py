@@ -25,6 +25,9 @@ from .refs import pick
 
 __all__ = ["FETCHED_REF", "GitFailed", "MissingRef", "Repository"]
 
+_DEPTH_FILE = "sidecars-depth"
+"""The depth of the last fetch, in the git directory."""
+
 FETCHED_REF = "refs/sidecars/fetched"
 """Points at the last fetched commit: the 'have' of the next shallow fetch, and a gc root."""
 
@@ -48,6 +51,7 @@ class Repository:
         self.stats = stats
         self._git = git.Git()
         self.running: set[subprocess.Popen[bytes]] = set()
+        self._depth_known = False
         self._guard = threading.Lock()
         """Held while a git process starts or leftovers are swept, so neither overlaps."""
 
@@ -144,6 +148,7 @@ class Repository:
     def reset(self, deadline: float) -> None:
         """Throw the repository away and start again: the cure for local corruption."""
         shutil.rmtree(self.git_dir, ignore_errors=True)
+        self._depth_known = False
         self.ensure(deadline)
 
     def remote_ref(self, ref: str, deadline: float) -> tuple[str, str]:
@@ -162,6 +167,7 @@ class Repository:
         elif (self.git_dir / "shallow").exists():
             args.append("--unshallow")
         self.run([*args, "--", self.url, f"+{source}:{FETCHED_REF}"], deadline=deadline)
+        self._remember_depth()
         loose = self.git_dir / FETCHED_REF
         if not source.startswith("refs/tags/"):
             try:
@@ -171,6 +177,24 @@ class Repository:
             if _is_hash(text):
                 return text
         return self.run(["rev-parse", "--verify", f"{FETCHED_REF}^{{commit}}"], deadline=deadline)
+
+    def depth_changed(self) -> bool:
+        """The history was last fetched with another ``GITSYNC_DEPTH`` (a restart with a new
+        value): the published commit is fetched again, as git-sync does, so that readers'
+        ``git log`` shows the history asked for."""
+        if self._depth_known:
+            return False
+        try:
+            return (self.git_dir / _DEPTH_FILE).read_text().strip() != str(self.depth)
+        except OSError:
+            return True
+
+    def _remember_depth(self) -> None:
+        if not self._depth_known:
+            tmp = self.git_dir / f"{_DEPTH_FILE}.tmp"
+            tmp.write_text(f"{self.depth}\n")
+            os.replace(tmp, self.git_dir / _DEPTH_FILE)
+            self._depth_known = True
 
     def gc(self, deadline: float, mode: str = "auto") -> None:
         """``git gc``: ``--auto`` (git decides), ``always`` or ``aggressive``."""

@@ -172,7 +172,7 @@ class Sync:
         else:
             source, remote = self.repo.remote_ref(self.settings.ref, deadline)
             self.source = source
-        if remote == self.trees.current:
+        if remote == self.trees.current and not self.repo.depth_changed():
             return Outcome("noop", remote)
         self._sweep()
         self.log.debug("fetching", extra={"ref": source, "hash": remote})
