@@ -18,7 +18,7 @@ from sidecars import (
     Response,
 )
 
-from .hooks import Hooks
+from .hooks import Hooks, mark_pending
 from .metrics import GitSyncCollector, GitSyncStats
 from .repository import GitFailed
 from .settings import GitSyncSettings, signal_number
@@ -111,8 +111,11 @@ async def _loop(
         else:
             delays = Backoff(1.0, float(settings.max_backoff)).delays()
             delay = max(float(settings.period) - (time.monotonic() - began), 0.0)
-            if outcome.kind == "success":
-                assert outcome.commit is not None
+            if outcome.commit and (outcome.kind == "success" or _first_without_hooks(ctx, hooks)):
+                # as git-sync: the first sync counts as a publish for the hooks, even when
+                # the tree was there already (a restart, hooks configured later)
+                if outcome.kind != "success" and hooks.names:
+                    mark_pending(sync.trees.hooks, outcome.commit)
                 hooks.notify(outcome.commit, sync.trees.tree(outcome.commit))
             if not ctx.is_ready:
                 ctx.ready()
@@ -143,6 +146,11 @@ async def _pause(
             await asyncio.wait(waiters, timeout=step, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters:
             waiter.cancel()
+
+
+def _first_without_hooks(ctx: HelperContext[GitSyncSettings], hooks: Hooks) -> bool:
+    """The first good sync of this run, and no hook resumed from an earlier run."""
+    return not ctx.is_ready and not hooks.tasks
 
 
 def _report(status: StatusFiles, outcome: Outcome, *, first: bool) -> None:
