@@ -111,7 +111,8 @@ async def _loop(
         else:
             delays = Backoff(1.0, float(settings.max_backoff)).delays()
             delay = max(float(settings.period) - (time.monotonic() - began), 0.0)
-            if outcome.commit and (outcome.kind == "success" or _first_without_hooks(ctx, hooks)):
+            fresh = outcome.kind == "success" and not outcome.repaired
+            if outcome.commit and (fresh or _first_without_hooks(ctx, hooks)):
                 # as git-sync: the first sync counts as a publish for the hooks, even when
                 # the tree was there already (a restart, hooks configured later)
                 if outcome.kind != "success" and hooks.names:

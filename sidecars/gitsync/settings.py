@@ -205,6 +205,11 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         default=True,
         help="Keep a private checkout of the published commit so the next one only writes changes",
     )
+    verify_period: Duration = setting(
+        default="10m",
+        help="Besides at the next poll after a write in it (inotify), compare the published "
+        "tree with its commit this often; a damaged tree is built again; 0: only after writes",
+    )
     staleness: Duration = setting(
         default="0",
         help="/healthz fails when no sync succeeded for this long; 0 turns the check off",

@@ -23,16 +23,17 @@ def matches(root: Path, commit: str, link: str = "current") -> bool:
     if published(root, link) != commit:
         return False
     tree = root / link
-    listed = git("ls-tree", "-r", "--name-only", commit, cwd=tree).splitlines()
+    try:
+        listed = git("ls-tree", "-r", "--name-only", commit, cwd=tree).splitlines()
+        status = git("status", "--porcelain", "--ignored", cwd=tree)
+    except AssertionError:  # the tree was swapped for a repaired one under git's feet
+        return False
     on_disk = sorted(
         str(path.relative_to(tree))
         for path in tree.rglob("*")
         if not path.is_dir() and path.name != ".git"
     )
-    if sorted(listed) != on_disk:
-        return False
-    status = git("status", "--porcelain", "--ignored", cwd=tree)
-    return status == ""
+    return sorted(listed) == on_disk and status == ""
 
 
 def depth(root: Path, link: str = "current") -> int:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from pathlib import Path
 
 from sidecars.testing import HelperProcess
 
-from ..support import GitDaemon, Upstream, base_env, published, until
+from ..support import GitDaemon, Upstream, base_env, git, metric, published, until
 from .common import matches, read, run_once
 
 
@@ -53,12 +54,15 @@ async def test_a_tree_deleted_under_a_running_helper_is_rebuilt(
     async with HelperProcess("gitsync", base_env(root, daemon.url(upstream))) as proc:
         await proc.wait_ready()
         head = upstream.head()
-        shutil.rmtree(root / ".gitsync" / "trees" / head)
+        # all at once, as git-sync's test deletes it with the helper paused
+        os.rename(root / ".gitsync" / "trees" / head, tmp_path / "gone")
+        shutil.rmtree(tmp_path / "gone")
         await until(lambda: read(root, "README") == "v1\n", what="the tree rebuilt")
         assert matches(root, head)
         os.unlink(root / "current")
         await until(lambda: published(root) == head, what="the link made again")
         assert await proc.sample("gitsync_syncs_total", outcome="success") == 3
+        assert await proc.sample("gitsync_tree_repairs_total", reason="lost") == 2
 
 
 async def test_one_time_after_the_link_or_all_trees_were_removed(
@@ -80,3 +84,24 @@ async def test_one_time_after_the_link_or_all_trees_were_removed(
     done = await run_once(env)
     assert done.returncode == 0, done.stderr
     assert matches(root, upstream.head())
+
+
+async def test_a_commit_made_inside_the_published_tree_is_undone(
+    tmp_path: Path, daemon: GitDaemon, upstream: Upstream
+) -> None:
+    """A reader edits a file and runs ``git commit`` in the tree: the next poll puts back
+    the commit's files and the tree's git HEAD."""
+    root = tmp_path / "root"
+    async with HelperProcess("gitsync", base_env(root, daemon.url(upstream))) as proc:
+        await proc.wait_ready()
+        head = upstream.head()
+        tree = root / "current"
+        (tree / "README").write_text("unexpected\n")
+        await asyncio.to_thread(git, "commit", "-qam", "corrupt it", cwd=tree)
+
+        async def undone() -> bool:
+            return read(root, "README") == "v1\n" and git("rev-parse", "HEAD", cwd=tree) == head
+
+        await until(undone, what="the tree and its HEAD put back")
+        assert matches(root, head)
+        assert await metric(proc, "gitsync_tree_repairs_total", reason="damaged") >= 1
