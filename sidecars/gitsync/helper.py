@@ -24,7 +24,6 @@ from .repository import GitFailed
 from .settings import GitSyncSettings, signal_number
 from .status import StatusFiles
 from .sync import Outcome, Sync
-from .trigger import authorize
 
 _STATUS = {"unauthorized": 401, "forbidden": 403}
 
@@ -166,6 +165,8 @@ def _report(status: StatusFiles, outcome: Outcome, *, first: bool) -> None:
 def _trigger(
     secret: str, stats: GitSyncStats, wake: asyncio.Event, ctx: HelperContext[GitSyncSettings]
 ) -> Handler:
+    from .trigger import authorize  # hmac: only with a trigger
+
     async def handle(request: Request) -> Response:
         outcome = authorize(request.headers, request.body, secret)
         stats.triggers[outcome] += 1

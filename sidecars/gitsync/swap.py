@@ -8,7 +8,6 @@ without it) the two renames are the fallback.
 
 from __future__ import annotations
 
-import ctypes
 import os
 from pathlib import Path
 
@@ -24,6 +23,8 @@ def exchange(new: Path, old: Path) -> None:
     if not old.exists():
         os.rename(new, old)
         return
+    import ctypes  # only on a repair, which is rare
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         done = libc.renameat2(

@@ -15,10 +15,13 @@ or its watch limit is reached.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 __all__ = ["TreeWatch"]
 
@@ -62,6 +65,8 @@ class TreeWatch:
         """Watch every directory under ``directories`` (not following symlinks) instead of
         what was watched before. False, with ``reason`` set, when that is not possible."""
         self.close()
+        import ctypes  # 0.4 MB, only in a long-running helper
+
         try:
             libc = self._libc or ctypes.CDLL(None, use_errno=True)
             self._libc = libc
