@@ -210,6 +210,11 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         help="Besides at the next poll after a write in it (inotify), compare the published "
         "tree with its commit this often; a damaged tree is built again; 0: only after writes",
     )
+    not_ready_after: Duration = setting(
+        default="5m",
+        help="/readyz answers 503 once syncs have failed for this long without a success (a "
+        "wedge); 200 again after the next success; 0 never",
+    )
     staleness: Duration = setting(
         default="0",
         help="/healthz fails when no sync succeeded for this long; 0 turns the check off",
