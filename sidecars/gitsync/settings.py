@@ -225,6 +225,11 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
     sparse_checkout: list[str] = setting(
         default="", help="Sparse-checkout patterns (gitignore style); empty checks out everything"
     )
+    sparse_checkout_file: Path | None = setting(
+        default="",
+        help="File of sparse-checkout patterns, one a line, as git-sync's; read at start, "
+        "added to GITSYNC_SPARSE_CHECKOUT",
+    )
     trigger_secret: Secret | None = setting(
         default="",
         help="Secret that POST /sync requires (bearer token, GitHub X-Hub-Signature-256 HMAC "
@@ -254,6 +259,10 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         help="Credentials per URL, as git-sync's: JSON object or list, each with url, "
         "username and password or password-file",
     )
+    cookie_file: bool = setting(
+        default=False,
+        help="Use the git cookie file /etc/git-secret/cookie_file for http(s), as git-sync's",
+    )
     askpass_url: URL | None = setting(
         default="",
         help="URL asked before each sync for username=/password= lines, as git-sync's",
@@ -273,6 +282,11 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         default="", help="Webhook body; {hash} is replaced by the published commit"
     )
     webhook_timeout: Duration = setting(default="10s", help="Limit of one webhook call")
+    webhook_success_status: int | None = setting(
+        default="",
+        help="HTTP status that means the webhook succeeded, as git-sync's; 0 or -1: any "
+        "answer (fire and forget); empty: any 2xx",
+    )
     exec_hook_backoff: Duration = setting(
         default="3s",
         help="Wait before the first retry of a failed exec hook; doubles up to GITSYNC_MAX_BACKOFF",
@@ -383,6 +397,15 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
                     "GITSYNC_SYNC_ON_SIGNAL",
                     self.sync_on_signal,
                     "expected a signal name or number other than TERM, INT, KILL, STOP",
+                )
+            )
+        status = self.webhook_success_status
+        if status is not None and not (status in (0, -1) or 100 <= status <= 599):
+            problems.append(
+                Problem(
+                    "GITSYNC_WEBHOOK_SUCCESS_STATUS",
+                    str(status),
+                    "expected an HTTP status (100-599), 0 or -1",
                 )
             )
         if self.ref.startswith("-") or any(c in self.ref for c in " ~^:?*[\\"):

@@ -14,6 +14,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from sidecars import ConfigError
+
 from .auth import git_environment, prepare_home
 from .hooks import mark_pending
 from .metrics import GitSyncStats
@@ -94,8 +96,18 @@ class Sync:
         await asyncio.to_thread(prepare_home, self.trees.state / "home")
         deadline = time.monotonic() + float(self.settings.sync_timeout)
         await asyncio.to_thread(self.repo.ensure, deadline)
-        if self.settings.sparse_checkout:
-            await asyncio.to_thread(self.repo.write_sparse_patterns, self.settings.sparse_checkout)
+        patterns = list(self.settings.sparse_checkout)
+        if self.settings.sparse_checkout_file is not None:
+            try:
+                text = await asyncio.to_thread(self.settings.sparse_checkout_file.read_text)
+            except OSError as exc:
+                raise ConfigError(
+                    f"GITSYNC_SPARSE_CHECKOUT_FILE={self.settings.sparse_checkout_file}: "
+                    f"cannot read it: {exc.strerror}"
+                ) from None
+            patterns += [line for line in text.splitlines() if line.strip()]
+        if patterns:
+            await asyncio.to_thread(self.repo.write_sparse_patterns, patterns)
         shown = self.trees.current
         try:
             damage = await asyncio.to_thread(self.trees.check_published, deadline)

@@ -95,6 +95,7 @@ class Receiver:
         self.port = free_port()
         self.calls: list[bytes] = []
         self.runner: web.AppRunner | None = None
+        self.status = 200
 
     @property
     def url(self) -> str:
@@ -103,7 +104,7 @@ class Receiver:
     async def up(self) -> None:
         async def handle(request: web.Request) -> web.Response:
             self.calls.append(await request.read())
-            return web.Response(status=200)
+            return web.Response(status=self.status)
 
         app = web.Application()
         app.router.add_post("/hook", handle)
@@ -164,4 +165,28 @@ async def test_one_time_webhook_success_and_failure(
     env["GITSYNC_ROOT"] = str(tmp_path / "other")
     done = await run_once(env)
     assert done.returncode == 0, done.stderr
+    assert len(receiver.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "status"),
+    [(200, "201", 1), (201, "201", 0), (500, "0", 0), (500, "-1", 0), (204, "", 0), (302, "", 1)],
+)
+async def test_webhook_success_status(
+    tmp_path: Path,
+    upstream: Upstream,
+    receiver: Receiver,
+    answer: int,
+    expected: str,
+    status: int,
+) -> None:
+    """As git-sync's GITSYNC_WEBHOOK_SUCCESS_STATUS: that status only; 0 or -1 any answer
+    (fire and forget). Unset, any 2xx."""
+    receiver.status = answer
+    await receiver.up()
+    env = base_env(tmp_path / "root", upstream.url(), webhook_url=receiver.url)
+    if expected:
+        env["GITSYNC_WEBHOOK_SUCCESS_STATUS"] = expected
+    done = await run_once(env)
+    assert done.returncode == status, done.stderr
     assert len(receiver.calls) == 1
