@@ -259,7 +259,8 @@ class GitSyncPy(Contender):
         assert status == 202, status
 
     async def stop(self) -> None:
-        if self.helper is not None:
+        process = self.helper.process if self.helper is not None else None
+        if self.helper is not None and process is not None and process.returncode is None:
             await self.helper.stop()
 
 
@@ -351,9 +352,9 @@ async def run_all(work: Path, port: int, binary: Path | None, quick: bool) -> No
 
     print("first sync of the big repository, then one-file updates on a trigger ...")
     big_ones = contenders("big", "1h")
-    for contender in big_ones:  # one at a time: each alone on the machine
-        await first_sync(contender, git("rev-parse", "HEAD", cwd=big.work), figures)
     try:
+        for contender in big_ones:  # one at a time: each alone on the machine
+            await first_sync(contender, git("rev-parse", "HEAD", cwd=big.work), figures)
         await alternate(big_ones, rounds, lambda c: triggered_update(c, big, figures, "big update"))
         for contender in big_ones:
             figures.add(f"{contender.name} disk MiB", disk_bytes(contender.root) / 2**20)
@@ -363,10 +364,10 @@ async def run_all(work: Path, port: int, binary: Path | None, quick: bool) -> No
 
     print("small repository: push -> visible on a trigger ...")
     small_ones = contenders("small", "1h")
-    for contender in small_ones:
-        await contender.start()
-        await visible(contender.root, git("rev-parse", "HEAD", cwd=small.work))
     try:
+        for contender in small_ones:
+            await contender.start()
+            await visible(contender.root, git("rev-parse", "HEAD", cwd=small.work))
         await asyncio.sleep(3)
         for contender in small_ones:
             figures.add(f"{contender.name} idle RSS MiB", rss(contender.pid) / 2**20)
@@ -379,10 +380,10 @@ async def run_all(work: Path, port: int, binary: Path | None, quick: bool) -> No
 
     print("small repository: 1 s period, push -> visible; then no-change polls ...")
     polled = contenders("small", "1s")
-    for contender in polled:
-        await contender.start()
     offsets = random.Random(7)
     try:
+        for contender in polled:
+            await contender.start()
         for contender in polled:
             await visible(contender.root, git("rev-parse", "HEAD", cwd=small.work))
         for _ in range(rounds):
