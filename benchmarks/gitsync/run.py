@@ -1,11 +1,15 @@
-"""gitsync against plain git on the same repositories, in one run.
+"""gitsync beside the real git-sync v4 on the same repositories, in one run.
 
-    .venv/bin/python benchmarks/gitsync/run.py [--quick]
+    .venv/bin/python benchmarks/gitsync/run.py --git-sync PATH [--quick]
 
-Serves a small repository and a 5,000-file / 50 MB one from `git daemon` on 127.0.0.1 and
-reports, next to `git clone --depth 1` and `git fetch` of the same repositories:
-push-to-visible latency with `POST /sync` and with a 1 s period, a one-file change in the
-big repository, the cost of a no-change poll, idle CPU at a 1 s period, idle and peak RSS.
+Serves a small repository (20 files) and a 5,000-file / 50 MB one from `git daemon` on
+127.0.0.1. Both programs run at once, each with its own root; the timed rounds alternate
+between them, so load from elsewhere on the machine falls on both alike. Measured, each
+as gitsync / git-sync: first sync of the big repository (time, peak RSS of the process
+tree), push -> visible with an explicit trigger (gitsync: POST /sync; git-sync: SIGHUP
+with --sync-on-signal) on both repositories and with a 1 s period on the small one, the
+CPU of a one-file update of the big repository, git processes and CPU per no-change
+poll, idle RSS, and disk used in the volume. Without --git-sync, gitsync runs alone.
 Absolute times depend on the machine and its load; compare the ratios.
 """
 
@@ -13,9 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -23,6 +29,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sidecars.testing import HelperProcess
@@ -37,6 +45,7 @@ ENV = {
 SECRET = "bench"
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+COUNTING_GIT = '#!/bin/sh\necho "$1" >> {log}\nexec {git} "$@"\n'
 
 
 def git(*args: str, cwd: Path | None = None) -> str:
@@ -51,12 +60,6 @@ def git(*args: str, cwd: Path | None = None) -> str:
     return done.stdout.strip()
 
 
-def timed(*args: str, cwd: Path | None = None) -> float:
-    started = time.perf_counter()
-    git(*args, cwd=cwd)
-    return time.perf_counter() - started
-
-
 class Upstream:
     def __init__(self, base: Path, name: str) -> None:
         self.bare, self.work = base / f"{name}.git", base / f"{name}-work"
@@ -64,9 +67,9 @@ class Upstream:
         git("clone", "-q", str(self.bare), str(self.work))
         self.number = 0
 
-    def change(self, name: str = "changing.txt") -> str:
+    def change(self) -> str:
         self.number += 1
-        (self.work / name).write_text(f"change {self.number}\n")
+        (self.work / "changing.txt").write_text(f"change {self.number}\n")
         git("commit", "-q", "-a", "-m", f"change {self.number}", cwd=self.work)
         git("push", "-q", "origin", "main", cwd=self.work)
         return git("rev-parse", "HEAD", cwd=self.work)
@@ -96,20 +99,13 @@ def published(root: Path) -> str:
         return ""
 
 
-async def visible(root: Path, commit: str, timeout: float = 30.0) -> float:
-    """Seconds until the link shows ``commit`` (polled every millisecond)."""
-    started = time.perf_counter()
+async def visible(root: Path, commit: str, timeout: float = 60.0) -> None:
+    """Until the link shows ``commit`` (polled every millisecond)."""
+    deadline = time.perf_counter() + timeout
     while published(root) != commit:
-        if time.perf_counter() - started > timeout:
+        if time.perf_counter() > deadline:
             raise TimeoutError(commit)
         await asyncio.sleep(0.001)
-    return time.perf_counter() - started
-
-
-def stats(values: list[float]) -> str:
-    ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return f"median {statistics.median(ordered):.3f} s, p90 {p90:.3f} s (n={len(ordered)})"
 
 
 def tree_pids(pid: int) -> list[int]:
@@ -138,18 +134,6 @@ def rss(pid: int) -> int:
         return 0
 
 
-def anon_rss(pid: int) -> int:
-    """Resident memory that is not file-backed (mapped files count in RSS but are page cache)."""
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system time of the process and of its reaped children (the git processes)."""
     with open(f"/proc/{pid}/stat") as handle:
@@ -157,48 +141,331 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
 
 
+def disk_bytes(root: Path) -> int:
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in filenames + dirnames:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+    return total
+
+
 class PeakSampler(threading.Thread):
+    """Peak RSS of a process and its children, sampled every 5 ms."""
+
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = 0
-        self.peak_anon = 0
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.is_set():
-            pids = tree_pids(self.pid)
-            self.peak = max(self.peak, sum(rss(p) for p in pids))
-            self.peak_anon = max(self.peak_anon, sum(anon_rss(p) for p in pids))
+            self.peak = max(self.peak, sum(rss(p) for p in tree_pids(self.pid)))
             time.sleep(0.005)
 
 
-def helper_env(root: Path, url: str, **extra: str) -> dict[str, str]:
-    env = {
-        "GITSYNC_REPO": url,
-        "GITSYNC_ROOT": str(root),
-        "GITSYNC_LOG_LEVEL": "info",
-        "GITSYNC_TRIGGER_SECRET": SECRET,
-        "GITSYNC_GRACE_PERIOD": "5s",
-    }
-    env.update({f"GITSYNC_{k.upper()}": v for k, v in extra.items()})
-    return env
+class Contender:
+    """One program under test: started on a root, triggered, stopped."""
+
+    name = ""
+
+    def __init__(self, root: Path, url: str, period: str) -> None:
+        self.root, self.url, self.period = root, url, period
+
+    @property
+    def pid(self) -> int:
+        raise NotImplementedError
+
+    async def start(self, path_prefix: str = "") -> None:
+        raise NotImplementedError
+
+    async def trigger(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
 
 
-async def trigger(proc: HelperProcess) -> None:
-    status, _ = await proc.request("POST", "/sync", headers={"Authorization": f"Bearer {SECRET}"})
-    assert status == 202
+class GitSyncV4(Contender):
+    name = "git-sync"
+
+    def __init__(self, binary: Path, root: Path, url: str, period: str) -> None:
+        super().__init__(root, url, period)
+        self.binary = binary
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def start(self, path_prefix: str = "") -> None:
+        argv = [
+            str(self.binary),
+            f"--repo={self.url}",
+            f"--root={self.root}",
+            "--link=current",
+            f"--period={self.period}",
+            "--depth=1",
+            "--sync-on-signal=SIGHUP",
+        ]
+        if path_prefix:
+            argv.append(f"--git={path_prefix}/git")
+        self.process = await asyncio.create_subprocess_exec(
+            *argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    async def trigger(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
 
 
-async def spare_ready(root: Path, commit: str, timeout: float = 30.0) -> None:
+class GitSyncPy(Contender):
+    name = "gitsync"
+
+    def __init__(self, root: Path, url: str, period: str) -> None:
+        super().__init__(root, url, period)
+        self.helper: HelperProcess | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.helper is not None
+        assert self.helper.process is not None
+        return self.helper.process.pid
+
+    async def start(self, path_prefix: str = "") -> None:
+        env = {
+            "GITSYNC_REPO": self.url,
+            "GITSYNC_ROOT": str(self.root),
+            "GITSYNC_PERIOD": self.period,
+            "GITSYNC_TRIGGER_SECRET": SECRET,
+            "GITSYNC_LOG_LEVEL": "info",
+        }
+        if path_prefix:
+            env["PATH"] = f"{path_prefix}:{os.environ['PATH']}"
+        self.helper = HelperProcess("gitsync", env)
+        await self.helper.start()
+
+    async def trigger(self) -> None:
+        assert self.helper is not None
+        auth = {"Authorization": f"Bearer {SECRET}"}
+        status, _ = await self.helper.request("POST", "/sync", headers=auth)
+        assert status == 202, status
+
+    async def stop(self) -> None:
+        process = self.helper.process if self.helper is not None else None
+        if self.helper is not None and process is not None and process.returncode is None:
+            await self.helper.stop()
+
+
+@dataclass
+class Figures:
+    values: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, what: str, value: float) -> None:
+        self.values.setdefault(what, []).append(value)
+
+    def median(self, what: str) -> float:
+        return statistics.median(self.values[what])
+
+
+async def spare_ready(root: Path, timeout: float = 30.0) -> None:
+    """gitsync's steady state between commits: its spare checkout of the published commit
+    is in place (made in the background after each publish)."""
     deadline = time.monotonic() + timeout
-    while not (root / ".gitsync" / "spare" / f"{commit}.index").exists():
+    while True:
+        commit = published(root)
+        if (root / ".gitsync" / "spare" / f"{commit}.index").exists():
+            return
         if time.monotonic() > deadline:
-            raise TimeoutError("spare")
+            return
         await asyncio.sleep(0.01)
 
 
-async def main(quick: bool) -> None:
+async def first_sync(contender: Contender, commit: str, figures: Figures) -> None:
+    started = time.perf_counter()
+    await contender.start()
+    sampler = PeakSampler(contender.pid)
+    sampler.start()
+    try:
+        await visible(contender.root, commit, timeout=300)
+    except TimeoutError:
+        if isinstance(contender, GitSyncPy) and contender.helper is not None:
+            print(contender.helper.stderr()[-3000:])
+        raise
+    figures.add(f"{contender.name} first sync s", time.perf_counter() - started)
+    sampler.done.set()
+    sampler.join()
+    figures.add(f"{contender.name} first sync peak RSS MiB", sampler.peak / 2**20)
+
+
+async def triggered_update(
+    contender: Contender, upstream: Upstream, figures: Figures, label: str
+) -> None:
+    if isinstance(contender, GitSyncPy):
+        await spare_ready(contender.root)
+    await asyncio.sleep(1.2)  # past git's racy second, for both alike
+    commit = upstream.change()
+    cpu = cpu_seconds(contender.pid)
+    started = time.perf_counter()
+    await contender.trigger()
+    await visible(contender.root, commit)
+    figures.add(f"{contender.name} {label} s", time.perf_counter() - started)
+    # the work that follows a publish counts too: gitsync's spare for the next commit
+    if isinstance(contender, GitSyncPy):
+        await spare_ready(contender.root)
+    await asyncio.sleep(0.3)
+    figures.add(f"{contender.name} {label} CPU s", cpu_seconds(contender.pid) - cpu)
+
+
+async def alternate(
+    contenders: list[Contender], rounds: int, step: Callable[[Contender], Awaitable[None]]
+) -> None:
+    for number in range(rounds):
+        order = contenders if number % 2 == 0 else contenders[::-1]
+        for contender in order:
+            await step(contender)
+
+
+async def run_all(work: Path, port: int, binary: Path | None, quick: bool) -> None:
+    served = work / "served"
+    rounds = 6 if quick else 15
+    small = Upstream(served, "small")
+    small.populate(20, 1000)
+    big = Upstream(served, "big")
+    print("creating the 5,000-file / 50 MB repository ...", flush=True)
+    big.populate(5000, 10_000)
+    urls = {name: f"git://127.0.0.1:{port}/{name}.git" for name in ("small", "big")}
+    figures = Figures()
+
+    def contenders(kind: str, period: str) -> list[Contender]:
+        found: list[Contender] = [GitSyncPy(work / f"py-{kind}-{period}", urls[kind], period)]
+        if binary is not None:
+            found.append(GitSyncV4(binary, work / f"go-{kind}-{period}", urls[kind], period))
+        return found
+
+    print("first sync of the big repository, then one-file updates on a trigger ...")
+    big_ones = contenders("big", "1h")
+    try:
+        for contender in big_ones:  # one at a time: each alone on the machine
+            await first_sync(contender, git("rev-parse", "HEAD", cwd=big.work), figures)
+        await alternate(big_ones, rounds, lambda c: triggered_update(c, big, figures, "big update"))
+        for contender in big_ones:
+            figures.add(f"{contender.name} disk MiB", disk_bytes(contender.root) / 2**20)
+    finally:
+        for contender in big_ones:
+            await contender.stop()
+
+    print("small repository: push -> visible on a trigger ...")
+    small_ones = contenders("small", "1h")
+    try:
+        for contender in small_ones:
+            await contender.start()
+            await visible(contender.root, git("rev-parse", "HEAD", cwd=small.work))
+        await asyncio.sleep(3)
+        for contender in small_ones:
+            figures.add(f"{contender.name} idle RSS MiB", rss(contender.pid) / 2**20)
+        await alternate(
+            small_ones, rounds, lambda c: triggered_update(c, small, figures, "small trigger")
+        )
+    finally:
+        for contender in small_ones:
+            await contender.stop()
+
+    print("small repository: 1 s period, push -> visible; then no-change polls ...")
+    polled = contenders("small", "1s")
+    offsets = random.Random(7)
+    try:
+        for contender in polled:
+            await contender.start()
+        for contender in polled:
+            await visible(contender.root, git("rev-parse", "HEAD", cwd=small.work))
+        for _ in range(rounds):
+            await asyncio.sleep(offsets.uniform(1.0, 2.0))
+            commit = small.change()
+            started = time.perf_counter()
+
+            async def seen(
+                contender: Contender, commit: str = commit, t0: float = started
+            ) -> float:
+                await visible(contender.root, commit)
+                return time.perf_counter() - t0
+
+            times = await asyncio.gather(*(seen(c) for c in polled))
+            for contender, seconds in zip(polled, times, strict=True):
+                figures.add(f"{contender.name} 1s period s", seconds)
+        await asyncio.sleep(2)
+        idle = 10.0 if quick else 30.0
+        before = {c.name: cpu_seconds(c.pid) for c in polled}
+        await asyncio.sleep(idle)
+        for contender in polled:
+            used = cpu_seconds(contender.pid) - before[contender.name]
+            figures.add(f"{contender.name} CPU ms per no-change poll", used / idle * 1000)
+            figures.add(f"{contender.name} idle RSS after polls MiB", rss(contender.pid) / 2**20)
+    finally:
+        for contender in polled:
+            await contender.stop()
+
+    print("git processes per no-change poll (git behind a counting wrapper) ...")
+    for contender in contenders("small", "1s"):
+        wrapper = work / f"count-{contender.name}"
+        wrapper.mkdir()
+        log = wrapper / "log"
+        (wrapper / "git").write_text(COUNTING_GIT.format(log=log, git=shutil.which("git")))
+        (wrapper / "git").chmod(0o755)
+        contender.root = work / f"count-root-{contender.name}"
+        await contender.start(str(wrapper))
+        try:
+            await visible(contender.root, git("rev-parse", "HEAD", cwd=small.work))
+            await asyncio.sleep(3)
+            log.write_text("")
+            await asyncio.sleep(10)
+            lines = log.read_text().split()
+        finally:
+            await contender.stop()
+        figures.add(f"{contender.name} git processes per no-change poll", len(lines) / 10)
+        print(f"  {contender.name}: {sorted(set(lines))}")
+
+    report(figures, binary is not None)
+
+
+ROWS = [
+    ("first sync of the big repository", "first sync s", "s"),
+    ("  its peak RSS (process tree)", "first sync peak RSS MiB", "MiB"),
+    ("one-file update, big repository, trigger -> visible", "big update s", "s"),
+    ("  CPU of that update, background work included", "big update CPU s", "s"),
+    ("push -> visible, small repository, trigger", "small trigger s", "s"),
+    ("  CPU of that update, background work included", "small trigger CPU s", "s"),
+    ("push -> visible, small repository, 1 s period", "1s period s", "s"),
+    ("git processes per no-change poll", "git processes per no-change poll", ""),
+    ("CPU per no-change poll (1 s period)", "CPU ms per no-change poll", "ms"),
+    ("idle RSS after start", "idle RSS MiB", "MiB"),
+    ("idle RSS after polling", "idle RSS after polls MiB", "MiB"),
+    ("disk used in the volume after the updates", "disk MiB", "MiB"),
+]
+
+
+def report(figures: Figures, compared: bool) -> None:
+    print("\nMedians; run on a shared machine (2 cores, other jobs running): compare ratios.\n")
+    print("| measure | gitsync | git-sync v4 | ratio |")
+    print("| --- | --- | --- | --- |")
+    for label, key, unit in ROWS:
+        ours = figures.median(f"gitsync {key}")
+        if compared:
+            theirs = figures.median(f"git-sync {key}")
+            ratio = f"{ours / theirs:.2f}x" if theirs else "-"
+            print(f"| {label} | {ours:.3f} {unit} | {theirs:.3f} {unit} | {ratio} |")
+        else:
+            print(f"| {label} | {ours:.3f} {unit} | - | - |")
+
+
+async def main(binary: Path | None, quick: bool) -> None:
     work = Path(tempfile.mkdtemp(prefix="gitsync-bench-"))
     served = work / "served"
     served.mkdir()
@@ -216,146 +483,17 @@ async def main(quick: bool) -> None:
     )
     try:
         await asyncio.sleep(0.5)
-        await run_all(work, served, port, quick)
+        await run_all(work, port, binary, quick)
     finally:
         daemon.terminate()
         await daemon.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
-async def run_all(work: Path, served: Path, port: int, quick: bool) -> None:
-    rounds = 10 if quick else 30
-    small = Upstream(served, "small")
-    small.populate(20, 1000)
-    big = Upstream(served, "big")
-    print("creating the 5,000-file / 50 MB repository ...", flush=True)
-    big.populate(5000, 10_000)
-    small_url, big_url = f"git://127.0.0.1:{port}/small.git", f"git://127.0.0.1:{port}/big.git"
-
-    print("\n== baselines: plain git on the same repositories ==")
-    clone_small = timed("clone", "-q", "--depth", "1", small_url, str(work / "c-small"))
-    clone_big = timed("clone", "-q", "--depth", "1", big_url, str(work / "c-big"))
-    print(f"git clone --depth 1, small repo: {clone_small:.3f} s")
-    print(f"git clone --depth 1, big repo:   {clone_big:.3f} s")
-    fetches, checkouts = [], []
-    for _ in range(5):
-        big.change()
-        fetches.append(timed("fetch", "-q", "--depth", "1", "origin", "main", cwd=work / "c-big"))
-        checkouts.append(timed("reset", "-q", "--hard", "FETCH_HEAD", cwd=work / "c-big"))
-    fetch_big = statistics.median(fetches)
-    in_place = statistics.median(f + c for f, c in zip(fetches, checkouts, strict=True))
-    print(f"git fetch --depth 1 after a one-file change, big repo: {fetch_big:.3f} s (median)")
-    print(f"  + git reset --hard (in place, not atomic):           {in_place:.3f} s (median)")
-    noop_fetch = statistics.median(
-        timed("fetch", "-q", "--depth", "1", "origin", "main", cwd=work / "c-big") for _ in range(5)
-    )
-    ls_remote = statistics.median(timed("ls-remote", big_url, "main") for _ in range(10))
-    print(f"git fetch with nothing new: {noop_fetch:.3f} s; git ls-remote: {ls_remote:.3f} s")
-
-    print("\n== gitsync, small repo ==")
-    root = work / "small-trigger"
-    async with HelperProcess("gitsync", helper_env(root, small_url, period="1h")) as proc:
-        await proc.wait_ready(60)
-        assert proc.process is not None
-        idle_rss = rss(proc.process.pid)
-        latencies = []
-        for _ in range(rounds):
-            commit = small.change()
-            started = time.perf_counter()
-            await trigger(proc)
-            await visible(root, commit)
-            latencies.append(time.perf_counter() - started)
-            await asyncio.sleep(0.05)
-    trig = statistics.median(latencies)
-    print(f"push-to-visible with POST /sync: {stats(latencies)}")
-    print(f"  git-sync v4.7.1 (signal trigger): 0.13-0.14 s median; ratio {trig / 0.135:.2f}")
-    print(f"  vs git clone --depth 1 of the same repo: {trig / clone_small:.2f}x its time")
-
-    root = work / "small-period"
-    async with HelperProcess("gitsync", helper_env(root, small_url, period="1s")) as proc:
-        await proc.wait_ready(60)
-        assert proc.process is not None
-        latencies = []
-        offsets = random.Random(7)
-        for _ in range(rounds // 2):
-            await asyncio.sleep(offsets.uniform(0.0, 1.0))
-            commit = small.change()
-            latencies.append(await visible(root, commit))
-        print(f"push-to-visible with a 1 s period: {stats(latencies)}")
-        print("  git-sync v4.7.1 reference: 0.85-0.95 s median")
-
-        await asyncio.sleep(3)
-        pid = proc.process.pid
-        before = await proc.metrics()
-        cpu_before, wall_before = cpu_seconds(pid), time.perf_counter()
-        await asyncio.sleep(10 if quick else 30)
-        cpu_after, wall_after = cpu_seconds(pid), time.perf_counter()
-        after = await proc.metrics()
-        idle_rss_period = rss(pid)
-
-    def total(metrics: dict[str, list[object]], family: str, suffix: str) -> float:
-        return sum(s.value for s in metrics[family] if s.name.endswith(suffix))  # type: ignore[attr-defined]
-
-    processes = total(after, "gitsync_git_commands", "_total") - total(
-        before, "gitsync_git_commands", "_total"
-    )
-    polls = total(after, "gitsync_syncs", "_total") - total(before, "gitsync_syncs", "_total")
-    poll_time = (
-        total(after, "gitsync_sync_duration_seconds", "_sum")
-        - total(before, "gitsync_sync_duration_seconds", "_sum")
-    ) / max(polls, 1)
-    cpu = (cpu_after - cpu_before) / (wall_after - wall_before) * 100
-    print(
-        f"no-change poll: {processes / max(polls, 1):.2f} git processes, {poll_time:.3f} s each "
-        f"({polls:.0f} polls); git-sync v4.7.1: 7 processes, ~0.1 s"
-    )
-    print(f"idle CPU at a 1 s period (helper + its git children): {cpu:.2f}% of one core")
-    print(
-        f"idle RSS: {idle_rss / 2**20:.1f} MiB after start, {idle_rss_period / 2**20:.1f} MiB "
-        "after polling; git-sync v4.7.1: 12-13 MiB"
-    )
-
-    print("\n== gitsync, big repo (5,000 files, 50 MB), one-file change ==")
-    for spare in ("true", "false"):
-        root = work / f"big-{spare}"
-        env = helper_env(root, big_url, period="1h", spare_tree=spare)
-        async with HelperProcess("gitsync", env) as proc:
-            await proc.wait_ready(300)
-            assert proc.process is not None
-            sampler = PeakSampler(proc.process.pid)
-            sampler.start()
-            latencies = []
-            for _ in range(5 if quick else 10):
-                if spare == "true":
-                    await spare_ready(root, published(root))
-                else:
-                    await asyncio.sleep(1.2)
-                commit = big.change()
-                started = time.perf_counter()
-                await trigger(proc)
-                await visible(root, commit)
-                latencies.append(time.perf_counter() - started)
-            sampler.done.set()
-            sampler.join()
-            methods = {
-                s.labels["method"]: s.value for s in (await proc.metrics())["gitsync_tree_builds"]
-            }
-        label = "with the spare tree" if spare == "true" else "copy on demand (no spare)"
-        median = statistics.median(latencies)
-        print(f"{label}: {stats(latencies)}; builds {methods}")
-        print(
-            f"  vs git fetch + reset --hard in place: {median / in_place:.2f}x; "
-            f"vs git clone --depth 1: {median / clone_big:.2f}x; git-sync v4.7.1: 1.4-2.1 s"
-        )
-        peak, anon = sampler.peak / 2**20, sampler.peak_anon / 2**20
-        print(
-            f"  peak RSS of the process tree: {peak:.1f} MiB, of which anonymous {anon:.1f} MiB "
-            "(git-sync v4.7.1: 70-80 MiB)"
-        )
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--git-sync", type=Path, help="a git-sync v4 binary to compare with")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter idle")
-    asyncio.run(main(parser.parse_args().quick))
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.git_sync, arguments.quick))
     sys.exit(0)

@@ -42,6 +42,9 @@ CONFIG = {
 }
 
 
+COOKIE_FILE = "/etc/git-secret/cookie_file"
+"""Where git-sync's ``--cookie-file`` looks: the path is fixed there too."""
+
 _HOME_CONFIG = "[safe]\n\tdirectory = *\n"
 
 
@@ -130,8 +133,10 @@ def git_environment(settings: GitSyncSettings, state: Path) -> dict[str, str]:
         env["SIDECARS_GIT_USERNAME"] = settings.username
         env["SIDECARS_GIT_PASSWORD"] = str(settings.password or "")
         env["SIDECARS_GIT_PASSWORD_FILE"] = str(settings.password_file or "")
-    if settings.sparse_checkout:
+    if settings.sparse_checkout or settings.sparse_checkout_file is not None:
         config["core.sparseCheckout"] = "true"
+    if settings.cookie_file:
+        config["http.cookieFile"] = COOKIE_FILE
     if settings.group_write:
         config["core.sharedRepository"] = "group"
     if settings.git_config is not None:

@@ -18,13 +18,12 @@ from sidecars import (
     Response,
 )
 
-from .hooks import Hooks
+from .hooks import Hooks, mark_pending
 from .metrics import GitSyncCollector, GitSyncStats
 from .repository import GitFailed
 from .settings import GitSyncSettings, signal_number
 from .status import StatusFiles
 from .sync import Outcome, Sync
-from .trigger import authorize
 
 _STATUS = {"unauthorized": 401, "forbidden": 403}
 
@@ -78,13 +77,16 @@ async def _loop(
     started = time.monotonic()
     delays = Backoff(1.0, float(settings.max_backoff)).delays()
     triggered = False
+    synced = False
+    """A sync succeeded in this run: readiness from then on follows wedges only."""
+    failing_since: float | None = None
     status = StatusFiles(settings.root, settings.touch_file, settings.error_file)
     while not ctx.stopping.is_set():
         wake.clear()
         began = time.monotonic()
         outcome = await sync.once(triggered=triggered)
         try:
-            await asyncio.to_thread(_report, status, outcome, first=not ctx.is_ready)
+            await asyncio.to_thread(_report, status, outcome, first=not synced)
         except OSError as exc:
             ctx.log.warning("cannot write a status file", extra={"error": str(exc)})
         if outcome.kind == "error":
@@ -96,7 +98,9 @@ async def _loop(
             )
             if settings.one_time and outcome.missing_ref:
                 raise HelperError(f"one-time sync failed: {outcome.error}")
-            if not ctx.is_ready:
+            failing_since = failing_since or began
+            _wedged(ctx, synced, time.monotonic() - failing_since, outcome.error)
+            if not synced:
                 waited = time.monotonic() - started
                 if settings.init_timeout and waited + delay > settings.init_timeout:
                     raise HelperError(
@@ -109,12 +113,18 @@ async def _loop(
                     f"{settings.max_failures}); last: {outcome.error}"
                 )
         else:
+            failing_since = None
             delays = Backoff(1.0, float(settings.max_backoff)).delays()
             delay = max(float(settings.period) - (time.monotonic() - began), 0.0)
-            if outcome.kind == "success":
-                assert outcome.commit is not None
+            fresh = outcome.kind == "success" and not outcome.repaired
+            if outcome.commit and (fresh or (not synced and not hooks.tasks)):
+                # as git-sync: the first sync counts as a publish for the hooks, even when
+                # the tree was there already (a restart, hooks configured later)
+                if outcome.kind != "success" and hooks.names:
+                    mark_pending(sync.trees.hooks, outcome.commit)
                 hooks.notify(outcome.commit, sync.trees.tree(outcome.commit))
-            if not ctx.is_ready:
+            synced = True
+            if not ctx.is_ready and not ctx.stopping.is_set():
                 ctx.ready()
             if settings.one_time:
                 await hooks.wait()
@@ -145,6 +155,17 @@ async def _pause(
             waiter.cancel()
 
 
+def _wedged(ctx: HelperContext[GitSyncSettings], synced: bool, seconds: float, error: str) -> None:
+    """Take the helper out of service once syncs have failed for GITSYNC_NOT_READY_AFTER:
+    what is published is still served, but the Pod should not count as up to date."""
+    limit = float(ctx.settings.not_ready_after)
+    if not synced or not ctx.is_ready or limit <= 0 or seconds < limit or ctx.stopping.is_set():
+        return
+    reason = f"syncs have failed for {seconds:.0f}s (GITSYNC_NOT_READY_AFTER={limit:g}s): {error}"
+    ctx.log.warning("not ready: syncs keep failing", extra={"error": error})
+    ctx.not_ready(reason)
+
+
 def _report(status: StatusFiles, outcome: Outcome, *, first: bool) -> None:
     if outcome.kind == "error":
         status.failed(outcome.error)
@@ -157,6 +178,8 @@ def _report(status: StatusFiles, outcome: Outcome, *, first: bool) -> None:
 def _trigger(
     secret: str, stats: GitSyncStats, wake: asyncio.Event, ctx: HelperContext[GitSyncSettings]
 ) -> Handler:
+    from .trigger import authorize  # hmac: only with a trigger
+
     async def handle(request: Request) -> Response:
         outcome = authorize(request.headers, request.body, secret)
         stats.triggers[outcome] += 1

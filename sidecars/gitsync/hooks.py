@@ -209,5 +209,9 @@ class Hooks:
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise HookFailed(str(exc) or type(exc).__name__) from None
-        if not 200 <= status < 300:
-            raise HookFailed(f"HTTP {status}")
+        expected = settings.webhook_success_status
+        if expected is None:
+            if not 200 <= status < 300:
+                raise HookFailed(f"HTTP {status}")
+        elif expected > 0 and status != expected:  # 0 and -1: any answer will do
+            raise HookFailed(f"HTTP {status}, expected {expected}")

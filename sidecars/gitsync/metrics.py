@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 SYNC_OUTCOMES = ("success", "noop", "error")
 TRIGGER_OUTCOMES = ("accepted", "unauthorized", "forbidden")
+REPAIR_REASONS = ("lost", "damaged")
 
 
 @dataclass(slots=True)
@@ -33,6 +34,7 @@ class GitSyncStats:
     git_commands: Counter[str] = field(default_factory=Counter)
     tree_builds: Counter[str] = field(default_factory=Counter)
     root_bytes: int = 0
+    repairs: Counter[str] = field(default_factory=Counter)
 
     def observe_sync(self, outcome: str, seconds: float) -> None:
         self.syncs[outcome] += 1
@@ -102,12 +104,32 @@ class GitSyncCollector(Collector):
         )
         for method, count in sorted(s.tree_builds.items()):
             builds.add_metric([method], count)
+        repairs = CounterMetricFamily(
+            "gitsync_tree_repairs",
+            "Published trees built again: lost (deleted, or the link gone) or damaged "
+            "(files changed or removed, git HEAD moved).",
+            labels=["reason"],
+        )
+        for reason in REPAIR_REASONS:
+            repairs.add_metric([reason], s.repairs[reason])
         size = GaugeMetricFamily(
             "gitsync_root_bytes",
             "Bytes on disk of what the helper keeps in the root (.gitsync), after changes.",
             value=s.root_bytes,
         )
-        return [syncs, duration, last, commit, failures, hooks, triggers, commands, builds, size]
+        return [
+            syncs,
+            duration,
+            last,
+            commit,
+            failures,
+            hooks,
+            triggers,
+            commands,
+            builds,
+            repairs,
+            size,
+        ]
 
     def describe(self) -> Iterable[Metric]:
         return self.collect()

@@ -205,6 +205,16 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         default=True,
         help="Keep a private checkout of the published commit so the next one only writes changes",
     )
+    verify_period: Duration = setting(
+        default="10m",
+        help="Besides at the next poll after a write in it (inotify), compare the published "
+        "tree with its commit this often; a damaged tree is built again; 0: only after writes",
+    )
+    not_ready_after: Duration = setting(
+        default="5m",
+        help="/readyz answers 503 once syncs have failed for this long without a success (a "
+        "wedge); 200 again after the next success; 0 never",
+    )
     staleness: Duration = setting(
         default="0",
         help="/healthz fails when no sync succeeded for this long; 0 turns the check off",
@@ -214,6 +224,11 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
     )
     sparse_checkout: list[str] = setting(
         default="", help="Sparse-checkout patterns (gitignore style); empty checks out everything"
+    )
+    sparse_checkout_file: Path | None = setting(
+        default="",
+        help="File of sparse-checkout patterns, one a line, as git-sync's; read at start, "
+        "added to GITSYNC_SPARSE_CHECKOUT",
     )
     trigger_secret: Secret | None = setting(
         default="",
@@ -244,6 +259,10 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         help="Credentials per URL, as git-sync's: JSON object or list, each with url, "
         "username and password or password-file",
     )
+    cookie_file: bool = setting(
+        default=False,
+        help="Use the git cookie file /etc/git-secret/cookie_file for http(s), as git-sync's",
+    )
     askpass_url: URL | None = setting(
         default="",
         help="URL asked before each sync for username=/password= lines, as git-sync's",
@@ -263,6 +282,11 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         default="", help="Webhook body; {hash} is replaced by the published commit"
     )
     webhook_timeout: Duration = setting(default="10s", help="Limit of one webhook call")
+    webhook_success_status: int | None = setting(
+        default="",
+        help="HTTP status that means the webhook succeeded, as git-sync's; 0 or -1: any "
+        "answer (fire and forget); empty: any 2xx",
+    )
     exec_hook_backoff: Duration = setting(
         default="3s",
         help="Wait before the first retry of a failed exec hook; doubles up to GITSYNC_MAX_BACKOFF",
@@ -373,6 +397,15 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
                     "GITSYNC_SYNC_ON_SIGNAL",
                     self.sync_on_signal,
                     "expected a signal name or number other than TERM, INT, KILL, STOP",
+                )
+            )
+        status = self.webhook_success_status
+        if status is not None and not (status in (0, -1) or 100 <= status <= 599):
+            problems.append(
+                Problem(
+                    "GITSYNC_WEBHOOK_SUCCESS_STATUS",
+                    str(status),
+                    "expected an HTTP status (100-599), 0 or -1",
                 )
             )
         if self.ref.startswith("-") or any(c in self.ref for c in " ~^:?*[\\"):

@@ -14,12 +14,15 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from sidecars import ConfigError
+
 from .auth import git_environment, prepare_home
 from .hooks import mark_pending
 from .metrics import GitSyncStats
 from .repository import GitFailed, MissingRef, Repository
 from .settings import GitSyncSettings
 from .trees import Trees
+from .watch import TreeWatch
 
 __all__ = ["Outcome", "Sync"]
 
@@ -40,6 +43,9 @@ class Outcome:
     error: str = ""
     missing_ref: bool = False
     """The remote has no such ref (an error no retry of a one-time run can cure)."""
+    repaired: bool = False
+    """The published commit was built again (its tree deleted or damaged): no new commit,
+    so its hooks, which ran already, do not run again."""
 
 
 async def _after_racy_window(written: float) -> None:
@@ -73,6 +79,9 @@ class Sync:
         self.source: str | None = None
         """The full remote ref name that the configured ref resolved to last."""
         self._background: set[asyncio.Task[None]] = set()
+        self.watch = None if settings.one_time else TreeWatch()
+        self.checked_at = time.monotonic()
+        self.index_seen: tuple[int, int, int] | None = None
 
     def _count_build(self, method: str) -> None:
         self.stats.tree_builds[method] += 1
@@ -87,8 +96,18 @@ class Sync:
         await asyncio.to_thread(prepare_home, self.trees.state / "home")
         deadline = time.monotonic() + float(self.settings.sync_timeout)
         await asyncio.to_thread(self.repo.ensure, deadline)
-        if self.settings.sparse_checkout:
-            await asyncio.to_thread(self.repo.write_sparse_patterns, self.settings.sparse_checkout)
+        patterns = list(self.settings.sparse_checkout)
+        if self.settings.sparse_checkout_file is not None:
+            try:
+                text = await asyncio.to_thread(self.settings.sparse_checkout_file.read_text)
+            except OSError as exc:
+                raise ConfigError(
+                    f"GITSYNC_SPARSE_CHECKOUT_FILE={self.settings.sparse_checkout_file}: "
+                    f"cannot read it: {exc.strerror}"
+                ) from None
+            patterns += [line for line in text.splitlines() if line.strip()]
+        if patterns:
+            await asyncio.to_thread(self.repo.write_sparse_patterns, patterns)
         shown = self.trees.current
         try:
             damage = await asyncio.to_thread(self.trees.check_published, deadline)
@@ -103,6 +122,7 @@ class Sync:
         if self.trees.current:
             self.stats.commit = self.trees.current
             self.log.info("found a published tree", extra={"hash": self.trees.current})
+            await asyncio.to_thread(self._follow, self.trees.current)
 
     async def once(self, *, triggered: bool = False) -> Outcome:
         """One sync. A triggered one (a push was announced) fetches without asking first."""
@@ -161,9 +181,14 @@ class Sync:
         self.repo.env["SIDECARS_GIT_PASSWORD"] = values.get("password", "")
 
     def _step(self, deadline: float, triggered: bool) -> Outcome:
-        lost = self.trees.lost()
-        if lost is not None:
-            self.log.warning(lost + "; building it again")
+        repair = self._lost()
+        if self._damaged(deadline):
+            self._sweep()
+            commit = self.trees.current
+            assert commit is not None
+            method = self.trees.rebuild(commit, deadline)
+            self._follow(commit)
+            return Outcome("success", commit, method, repaired=True)
         fixed = self.settings.fixed_hash
         if fixed is not None:
             source, remote = fixed, fixed
@@ -172,9 +197,11 @@ class Sync:
         else:
             source, remote = self.repo.remote_ref(self.settings.ref, deadline)
             self.source = source
-        if remote == self.trees.current:
+        if remote == self.trees.current and not self.repo.depth_changed():
             return Outcome("noop", remote)
         self._sweep()
+        if remote and remote == repair and not self.repo.depth_changed():
+            return self._build_and_publish(repair, deadline, repaired=True)
         self.log.debug("fetching", extra={"ref": source, "hash": remote})
         try:
             commit = self.repo.fetch(source, deadline)
@@ -190,12 +217,79 @@ class Sync:
         self.fetch_failures = 0
         if commit == self.trees.current:
             return Outcome("noop", commit)
+        return self._build_and_publish(commit, deadline, repaired=commit == repair)
+
+    def _build_and_publish(self, commit: str, deadline: float, *, repaired: bool) -> Outcome:
         self.log.debug("building tree", extra={"hash": commit})
-        method = self.trees.build(commit, deadline)
-        if self.settings.exec_hook is not None or self.settings.webhook_url is not None:
+        if repaired and not self.trees.tree(commit).exists():
+            method = self.trees.rebuild(commit, deadline)  # out of the link's sight
+        else:
+            method = self.trees.build(commit, deadline)
+        hooked = self.settings.exec_hook is not None or self.settings.webhook_url is not None
+        if hooked and not repaired:
             mark_pending(self.trees.hooks, commit)
         self.trees.publish(commit)
-        return Outcome("success", commit, method)
+        self._follow(commit)
+        return Outcome("success", commit, method, repaired=repaired)
+
+    def _lost(self) -> str | None:
+        """The published commit when its tree or link is gone: the sync builds it again."""
+        commit = self.trees.current
+        lost = self.trees.lost()
+        if lost is None:
+            return None
+        self.stats.repairs["lost"] += 1
+        self.log.warning(lost + "; building it again", extra={"hash": commit})
+        return commit
+
+    def _damaged(self, deadline: float) -> bool:
+        """Whether the published tree no longer equals its commit; checked when inotify
+        saw a write in it, and every GITSYNC_VERIFY_PERIOD."""
+        if self.trees.current is None or not self._check_due():
+            return False
+        self.checked_at = time.monotonic()
+        damage = self.trees.damage(deadline)
+        if damage is None:
+            return False
+        self.stats.repairs["damaged"] += 1
+        self.log.warning(
+            "the published tree was changed; "
+            + ("building it again" if damage.rebuild else "its git directory was put back"),
+            extra={"hash": self.trees.current, "reason": damage.reason},
+        )
+        return damage.rebuild
+
+    def _check_due(self) -> bool:
+        if self.watch is None:
+            return False
+        written = self.watch.changed() or self._index_stat() != self.index_seen
+        period = float(self.settings.verify_period)
+        return written or (period > 0 and time.monotonic() - self.checked_at >= period)
+
+    def _index_stat(self) -> tuple[int, int, int] | None:
+        """The published tree's index lives outside it; a reader's git (``git add``,
+        ``git rm --cached``) writes it through the git directory's symlink."""
+        if self.trees.current is None:
+            return None
+        try:
+            info = os.stat(self.trees.index(self.trees.current))
+        except OSError:
+            return None
+        return info.st_ino, info.st_mtime_ns, info.st_size
+
+    def _follow(self, commit: str) -> None:
+        """Watch the published tree and its git directory for writes."""
+        self.index_seen = self._index_stat()
+        if self.watch is None:
+            return
+        told = bool(self.watch.reason)  # say it once, not at every publish
+        watching = self.watch.follow(self.trees.tree(commit), self.trees.gitdirs / commit)
+        if not watching and not told:
+            self.log.warning(
+                "cannot watch the published tree; it is checked every "
+                f"GITSYNC_VERIFY_PERIOD ({self.settings.verify_period}) only",
+                extra={"reason": self.watch.reason},
+            )
 
     def _sweep(self) -> None:
         """Before each attempt: what a killed git left would fail it, and every retry."""
@@ -242,7 +336,10 @@ class Sync:
         if commit != self.trees.current:
             return
         deadline = time.monotonic() + float(self.settings.sync_timeout)
-        if not await asyncio.to_thread(self.trees.settle, commit, deadline):
+        settled = await asyncio.to_thread(self.trees.settle, commit, deadline)
+        if commit == self.trees.current:
+            self.index_seen = self._index_stat()  # our own write of the index
+        if not settled:
             return
         if not self.settings.spare_tree or commit != self.trees.current:
             return
@@ -294,6 +391,8 @@ class Sync:
 
     async def close(self) -> None:
         self.repo.kill()
+        if self.watch is not None:
+            self.watch.close()
         tasks = list(self._background)
         for task in tasks:
             task.cancel()

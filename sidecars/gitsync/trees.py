@@ -16,6 +16,7 @@ target is then the relative path from the link's directory to the tree.
     .gitsync/spare/<hash>  a private fresh checkout of the published commit (and <hash>.index)
     .gitsync/hooks/<hash>  hooks of this commit have not all succeeded yet
     .gitsync/trash/        replaced trees on their way out
+    .gitsync/tmp/<hash>    a damaged tree's replacement, until it is swapped in
 
 A new commit's tree is the spare moved forward by ``git read-tree -m -u`` (only changed
 files are written), else a fresh checkout; never a copy of the published tree, which
@@ -31,14 +32,26 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .checkout import Checkout, Mismatch
 from .leftovers import is_leftover
 from .repository import GitFailed, Repository
 from .spare import Made, Spare
+from .swap import exchange
 
-__all__ = ["Trees"]
+__all__ = ["Damage", "Trees"]
+
+
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """How a published tree differs from its commit; ``rebuild`` false when putting its
+    git directory back was enough."""
+
+    reason: str
+    rebuild: bool
+
 
 _STATE = ".gitsync"
 
@@ -145,7 +158,7 @@ class Trees:
         _clear(index)
         _clear(tree)
         try:
-            method = self._from_spare(commit, tree, index, deadline)
+            method = self._from_spare(commit, tree, index, deadline, self.current)
             if method is None:
                 method = "full"
                 self.checkout.fresh(commit, tree, index, deadline)
@@ -186,14 +199,18 @@ class Trees:
             return False
         return True
 
-    def _from_spare(self, commit: str, tree: Path, index: Path, deadline: float) -> str | None:
-        base = self.current
-        if base is None or not self.complete(base):
+    def _from_spare(
+        self, commit: str, tree: Path, index: Path, deadline: float, base: str | None
+    ) -> str | None:
+        if base is None or (base != commit and not self.complete(base)):
             return None
         if not self.spare.take(base, tree, index):
             return None
         try:
-            self.checkout.advance(base, commit, tree, index, deadline)
+            if base == commit:  # a damaged tree built again: the spare is its commit
+                self.checkout.update_submodules(tree, index, deadline)
+            else:
+                self.checkout.advance(base, commit, tree, index, deadline)
             self.checkout.verify(commit, tree, index, deadline, extra="remove")
         except GitFailed as exc:
             self.log.warning("the spare tree did not work", extra={"reason": str(exc)})
@@ -202,20 +219,29 @@ class Trees:
             return None
         return "spare"
 
-    def _point_git_at(self, commit: str) -> None:
+    def _point_git_at(self, commit: str) -> bool:
         """Give the tree a ``.git`` file and its own git directory, all paths relative (the
         volume is mounted elsewhere in readers): HEAD is the commit, objects and refs come
         from the bare repository, the index is the tree's own. Git never lists a ``.git``
-        entry as untracked, so the tree check does not see it."""
+        entry as untracked, so the tree check does not see it. True when anything had to
+        be written."""
         tree, gitdir = self.tree(commit), self.gitdirs / commit
         gitdir.mkdir(exist_ok=True)
-        _write(gitdir / "HEAD", commit + "\n")
-        _write(gitdir / "commondir", os.path.relpath(self.repo.git_dir, gitdir) + "\n")
-        _write(gitdir / "gitdir", os.path.relpath(tree / ".git", gitdir) + "\n")
-        if not (gitdir / "index").is_symlink():
+        index = os.path.relpath(self.index(commit), gitdir)
+        changed = [
+            _write(gitdir / "HEAD", commit + "\n"),
+            _write(gitdir / "commondir", os.path.relpath(self.repo.git_dir, gitdir) + "\n"),
+            _write(gitdir / "gitdir", os.path.relpath(tree / ".git", gitdir) + "\n"),
+            _write(tree / ".git", f"gitdir: {os.path.relpath(gitdir, tree)}\n"),
+        ]
+        try:
+            linked = os.readlink(gitdir / "index") == index
+        except OSError:
+            linked = False
+        if not linked:
             _clear(gitdir / "index")
-            os.symlink(os.path.relpath(self.index(commit), gitdir), gitdir / "index")
-        _write(tree / ".git", f"gitdir: {os.path.relpath(gitdir, tree)}\n")
+            os.symlink(index, gitdir / "index")
+        return any(changed) or not linked
 
     def lost(self) -> str | None:
         """Why the published tree is no longer shown (its directory or the link is gone),
@@ -234,20 +260,62 @@ class Trees:
         return reason
 
     def check_published(self, deadline: float) -> str | None:
-        """At start: a published tree whose files no longer equal its commit is taken out
-        of use, so the first sync builds it again. Files readers added are no damage."""
+        """At start: a damaged published tree is taken out of use, so the first sync
+        builds it again. Returns the damage, if any."""
+        damage = self.damage(deadline)
+        if damage is None:
+            return None
+        if damage.rebuild:
+            assert self.current is not None
+            self.discard(self.current)
+            self.current = None
+        return damage.reason
+
+    def damage(self, deadline: float) -> Damage | None:
+        """How the published tree differs from its commit: files changed or removed, or
+        its git directory no longer at the commit (a reader's ``git commit`` or
+        ``git checkout``; it is put back at once). Files readers added are no damage."""
         commit = self.current
         if commit is None:
             return None
+        # a reader's git commit, checkout or rm --cached: the git directory is put back
+        restored = self._point_git_at(commit)
         try:
             self.checkout.verify(
                 commit, self.tree(commit), self.index(commit), deadline, extra="allow"
             )
         except Mismatch as exc:
-            self.discard(commit)
-            self.current = None
-            return str(exc)
-        return None
+            return Damage(str(exc), rebuild=True)
+        return Damage("the tree's git directory was changed", rebuild=False) if restored else None
+
+    def rebuild(self, commit: str, deadline: float) -> str:
+        """Build ``commit``'s tree again beside the damaged (or deleted) one and swap the
+        two directories in one ``renameat2(RENAME_EXCHANGE)``: a link that still points
+        there shows the damaged tree or the finished one, never none and never a tree
+        being written. The damaged one goes to the trash."""
+        work, index = self.state / "tmp" / commit, self.indexes / f"{commit}.tmp"
+        _clear(work)
+        _clear(index)
+        try:
+            method = self._from_spare(commit, work, index, deadline, commit)
+            if method is None:
+                method = "full"
+                self.checkout.fresh(commit, work, index, deadline)
+                self.checkout.verify(commit, work, index, deadline)
+            # tmp/<hash> and trees/<hash> are as deep: the same relative .git pointer
+            _write(work / ".git", f"gitdir: {os.path.relpath(self.gitdirs / commit, work)}\n")
+            exchange(work, self.tree(commit))
+        except BaseException:
+            _clear(work)
+            _clear(index)
+            raise
+        os.replace(index, self.index(commit))
+        self._point_git_at(commit)
+        if work.exists():
+            os.rename(work, self.trash / f"{commit}-{time.monotonic_ns()}")
+        self.built_at = time.time()
+        self.on_build(method)
+        return method
 
     def publish(self, commit: str) -> None:
         """Point the link at ``commit``'s tree in one ``rename(2)``; retire the old tree."""
@@ -327,12 +395,14 @@ def _clear(path: Path) -> None:
             path.unlink()
 
 
-def _write(path: Path, text: str) -> None:
+def _write(path: Path, text: str) -> bool:
+    """Make ``path`` a file holding ``text``; False when it did already."""
     if path.is_symlink() or path.is_dir():
         _clear(path)
     elif path.is_file() and path.read_text() == text:
-        return
+        return False
     path.write_text(text)
+    return True
 
 
 def _remove(path: Path, removed: list[str]) -> None:

@@ -1,14 +1,16 @@
-"""Real git servers on 127.0.0.1 for the gitsync tests: git daemon and plain directories."""
+"""Real git servers on 127.0.0.1 for the gitsync tests: git daemon, sshd, git http-backend."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from .servers import PASSWORD, Sshd, running_sshd, start_http
 from .support import GitDaemon, Upstream, free_port, make_upstream, wait_port
 
 
@@ -55,3 +57,25 @@ def daemon(served_base: Path) -> Iterator[GitDaemon]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    if os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists():
+        pytest.skip("sshd for the ssh tests runs as root")
+    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
+
+
+@pytest.fixture
+def passwords() -> set[str]:
+    """The passwords the HTTP server accepts now: a test may rotate them."""
+    return {PASSWORD}
+
+
+@pytest.fixture
+async def http_url(served: Path, passwords: set[str]) -> AsyncIterator[str]:
+    """git http-backend serving ``served`` over HTTP with basic auth."""
+    url, stop = await start_http(served, passwords)
+    yield url
+    await stop()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,80 +16,8 @@ from aiohttp import web
 
 from sidecars.testing import HelperProcess
 
-from .support import (
-    GitDaemon,
-    Upstream,
-    base_env,
-    free_port,
-    make_upstream,
-    one_shot,
-    published,
-    until,
-    wait_port,
-)
-
-SSHD_CONFIG = """\
-Port {port}
-ListenAddress 127.0.0.1
-HostKey {dir}/host_key
-PidFile {dir}/sshd.pid
-AuthorizedKeysFile {dir}/authorized_keys
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-StrictModes no
-UsePAM no
-"""
-
-
-@dataclass
-class Sshd:
-    port: int
-    key: Path
-    known_hosts: Path
-    wrong_known_hosts: Path
-    other_key: Path
-
-    def url(self, upstream: Upstream) -> str:
-        return f"ssh://root@127.0.0.1:{self.port}{upstream.bare}"
-
-
-def _keygen(path: Path) -> str:
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True, timeout=30
-    )
-    return path.with_suffix(".pub").read_text().strip()
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    if os.geteuid() != 0:
-        pytest.skip("sshd for the ssh tests runs as root")
-    directory = tmp_path_factory.mktemp("sshd")
-    host = _keygen(directory / "host_key")
-    client = _keygen(directory / "client_key")
-    other = _keygen(directory / "other_key")
-    (directory / "authorized_keys").write_text(client + "\n")
-    port = free_port()
-    known = directory / "known_hosts"
-    known.write_text(f"[127.0.0.1]:{port} {host}\n")
-    wrong = directory / "wrong_known_hosts"
-    wrong.write_text(f"[127.0.0.1]:{port} {other}\n")
-    config = directory / "sshd_config"
-    config.write_text(SSHD_CONFIG.format(port=port, dir=directory))
-    os.makedirs("/run/sshd", exist_ok=True)
-    process = subprocess.Popen(
-        ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_port(port)
-        yield Sshd(port, directory / "client_key", known, wrong, directory / "other_key")
-    finally:
-        process.terminate()
-        process.wait(10)
+from .servers import PASSWORD, USER, Sshd
+from .support import GitDaemon, Upstream, base_env, make_upstream, one_shot, published, until
 
 
 async def test_ssh_with_key_and_known_hosts(tmp_path: Path, sshd: Sshd, upstream: Upstream) -> None:
@@ -169,76 +94,6 @@ def test_ssh_refuses_an_unknown_host_key_unless_told_not_to_check(
     )
     assert done.returncode == 0, done.stderr
     assert published(tmp_path / "root") == upstream.head()
-
-
-USER, PASSWORD = "reader", "pa55word"
-
-
-async def _http_backend(
-    base: Path, request: web.Request, passwords: set[str]
-) -> web.StreamResponse:
-    """git http-backend as CGI: the smart HTTP protocol, behind basic auth."""
-    accepted = {
-        "Basic " + base64.b64encode(f"{USER}:{password}".encode()).decode()
-        for password in passwords
-    }
-    if request.headers.get("Authorization") not in accepted:
-        return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="git"'})
-    body = await request.read()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "GIT_PROJECT_ROOT": str(base),
-        "GIT_HTTP_EXPORT_ALL": "1",
-        "PATH_INFO": request.path,
-        "QUERY_STRING": request.query_string,
-        "REQUEST_METHOD": request.method,
-        "CONTENT_TYPE": request.headers.get("Content-Type", ""),
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_CONTENT_ENCODING": request.headers.get("Content-Encoding", ""),
-        "GIT_PROTOCOL": request.headers.get("Git-Protocol", ""),
-        "REMOTE_USER": USER,
-        "REMOTE_ADDR": "127.0.0.1",
-    }
-    process = await asyncio.create_subprocess_exec(
-        "git",
-        "http-backend",
-        env=env,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    out, _ = await process.communicate(body)
-    head, _, payload = out.partition(b"\r\n\r\n")
-    status, headers = 200, {}
-    for line in head.decode().split("\r\n"):
-        name, _, value = line.partition(":")
-        if name.lower() == "status":
-            status = int(value.split()[0])
-        elif name:
-            headers[name.strip()] = value.strip()
-    return web.Response(status=status, headers=headers, body=payload)
-
-
-@pytest.fixture
-def passwords() -> set[str]:
-    """The passwords the HTTP server accepts now: a test may rotate them."""
-    return {PASSWORD}
-
-
-@pytest.fixture
-async def http_url(served: Path, passwords: set[str]) -> AsyncIterator[str]:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        return await _http_backend(served, request, passwords)
-
-    app.router.add_route("*", "/{path:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
 
 
 async def test_http_basic_auth_with_a_password_file(

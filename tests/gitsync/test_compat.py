@@ -81,3 +81,44 @@ async def test_sync_on_signal(tmp_path: Path, upstream: Upstream, name: str) -> 
         upstream.push()
         proc.send(signal.Signals(int(name)) if name.isdigit() else signal.Signals[name])
         await until(lambda: published(root) == head, what="a sync on the signal")
+
+
+def test_cookie_file_points_git_at_git_syncs_path() -> None:
+    """GITSYNC_COOKIE_FILE=true: git's http.cookieFile is git-sync's fixed path."""
+    from sidecars.gitsync.auth import COOKIE_FILE, git_environment
+    from sidecars.gitsync.settings import GitSyncSettings
+
+    settings = GitSyncSettings.from_env(
+        {"GITSYNC_REPO": "https://example.invalid/r.git", "GITSYNC_COOKIE_FILE": "true"}
+    )
+    env = git_environment(settings, Path("/state"))
+    pairs = {
+        env[f"GIT_CONFIG_KEY_{n}"]: env[f"GIT_CONFIG_VALUE_{n}"]
+        for n in range(int(env["GIT_CONFIG_COUNT"]))
+    }
+    assert pairs["http.cookieFile"] == COOKIE_FILE == "/etc/git-secret/cookie_file"
+
+
+def test_a_bad_webhook_success_status_is_a_configuration_error() -> None:
+    from sidecars import ConfigError
+    from sidecars.gitsync.settings import GitSyncSettings
+
+    environ = {"GITSYNC_REPO": "file:///r.git", "GITSYNC_WEBHOOK_SUCCESS_STATUS": "42"}
+    with pytest.raises(ConfigError, match="GITSYNC_WEBHOOK_SUCCESS_STATUS"):
+        GitSyncSettings.from_env(environ)
+
+
+def test_sparse_checkout_file(tmp_path: Path, served: Path) -> None:
+    from .support import make_upstream
+
+    upstream = make_upstream(served, "sparse", {"docs/a": "a\n", "src/b": "b\n", "c": "c\n"})
+    patterns = tmp_path / "patterns"
+    patterns.write_text("/docs/\n\n/c\n")
+    root = tmp_path / "root"
+    done = one_shot(base_env(root, upstream.url(), sparse_checkout_file=str(patterns)))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (root / "current").iterdir()) == [".git", "c", "docs"]
+    done = one_shot(base_env(tmp_path / "other", upstream.url(), sparse_checkout_file="/nope"))
+    assert done.returncode == 2
+    assert "GITSYNC_SPARSE_CHECKOUT_FILE=/nope: cannot read it" in done.stderr
+    assert "Traceback" not in done.stderr

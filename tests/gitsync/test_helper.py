@@ -244,3 +244,28 @@ async def test_touch_file_and_error_file(tmp_path: Path, upstream: Upstream) -> 
         upstream.push()
         await until(lambda: published(root) == head, what="the new commit")
         await until(lambda: touched.stat().st_mtime_ns > first, what="the touch")
+
+
+async def test_readyz_reports_a_wedge_that_persists(tmp_path: Path, upstream: Upstream) -> None:
+    """Failures shorter than GITSYNC_NOT_READY_AFTER leave /readyz alone; longer, it is 503
+    with the reason, and 200 again after the next successful sync."""
+    root = tmp_path / "root"
+    env = base_env(root, upstream.url(), max_backoff="200ms", not_ready_after="4s")
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        moved = upstream.bare.with_name("moved.git")
+        upstream.bare.rename(moved)
+        await proc.wait_log(lambda e: e.get("msg") == "sync failed")
+        assert (await proc.get("/readyz"))[0] == 200
+
+        async def not_ready() -> bool:
+            return (await proc.get("/readyz"))[0] == 503
+
+        await until(not_ready, what="/readyz to report the wedge")
+        status, body = await proc.get("/readyz")
+        assert status == 503
+        assert "GITSYNC_NOT_READY_AFTER" in body
+        assert "ls-remote" in body
+        assert (root / "current" / "README").read_text() == "v1\n"
+        moved.rename(upstream.bare)
+        await proc.wait_ready()

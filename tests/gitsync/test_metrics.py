@@ -19,6 +19,7 @@ FAMILIES = {
     "gitsync_trigger_requests": "counter",
     "gitsync_git_commands": "counter",
     "gitsync_tree_builds": "counter",
+    "gitsync_tree_repairs": "counter",
     "gitsync_root_bytes": "gauge",
 }
 
@@ -33,6 +34,7 @@ def _exposition() -> bytes:
     stats.triggers["forbidden"] += 1
     stats.git_commands["ls-remote"] += 3
     stats.tree_builds["spare"] += 1
+    stats.repairs["damaged"] += 1
     registry = CollectorRegistry()
     registry.register(GitSyncCollector(stats))
     return generate_latest(registry)
@@ -52,6 +54,8 @@ def test_families_and_values() -> None:
     assert samples[("gitsync_sync_duration_seconds_bucket", (("le", "+Inf"),))] == 3
     assert samples[("gitsync_commit_info", (("hash", "a" * 40),))] == 1
     assert samples[("gitsync_hook_runs_total", (("hook", "exec"), ("outcome", "error")))] == 2
+    assert samples[("gitsync_tree_repairs_total", (("reason", "damaged"),))] == 1
+    assert samples[("gitsync_tree_repairs_total", (("reason", "lost"),))] == 0
 
 
 @needs_promtool
