@@ -52,7 +52,12 @@ class GitSync(Helper[GitSyncSettings]):
             ctx.log.info("running the hooks an earlier run did not finish", extra={"hash": current})
         wake = asyncio.Event()
         if settings.trigger_secret:
-            ctx.add_route("POST", "/sync", _trigger(str(settings.trigger_secret), stats, wake, ctx))
+            ctx.add_route(
+                "POST",
+                "/sync",
+                _trigger(str(settings.trigger_secret), stats, wake, ctx),
+                own_secret=True,
+            )
         if settings.staleness:
             ctx.add_health_check(lambda: _stale(sync, float(settings.staleness)))
         number = signal_number(settings.sync_on_signal) if settings.sync_on_signal else None

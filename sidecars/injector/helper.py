@@ -74,7 +74,6 @@ class Injector(Helper[InjectorSettings]):
         ctx.ready()
         try:
             await ctx.stopping.wait()
-            await asyncio.sleep(float(settings.shutdown_delay))
         finally:
             for task in watchers:
                 task.cancel()

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from sidecars import ByteSize, Duration, HostPort, Problem, Settings, setting
+from sidecars import ByteSize, HostPort, Problem, Settings, setting
 
 from .templates import DNS_LABEL
 
 _PREFIX_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.-")
 
 
-class InjectorSettings(Settings, prefix="INJECTOR_", admin_port=9402):
+class InjectorSettings(Settings, prefix="INJECTOR_", admin_port=9402, drain_delay="2s"):
     listen_addr: HostPort = setting(
         default=":8443", help="Address of the HTTPS webhook server the API server calls"
     )
@@ -52,11 +52,6 @@ class InjectorSettings(Settings, prefix="INJECTOR_", admin_port=9402):
     max_body: ByteSize = setting(
         default="3MiB", help="Largest AdmissionReview body accepted (413 above it)"
     )
-    shutdown_delay: Duration = setting(
-        default="2s",
-        help="On SIGTERM, keep answering this long before closing the listener, "
-        "while the Service stops routing to this Pod",
-    )
 
     def validate(self) -> list[Problem]:
         problems = []
@@ -75,14 +70,6 @@ class InjectorSettings(Settings, prefix="INJECTOR_", admin_port=9402):
                     "INJECTOR_SHARED_VOLUME",
                     self.shared_volume,
                     "expected a volume name: lower-case letters, digits and '-', at most 63",
-                )
-            )
-        if self.shutdown_delay >= self.drain_timeout:
-            problems.append(
-                Problem(
-                    "INJECTOR_SHUTDOWN_DELAY",
-                    str(self.shutdown_delay),
-                    f"must be shorter than INJECTOR_DRAIN_TIMEOUT ({self.drain_timeout})",
                 )
             )
         return problems

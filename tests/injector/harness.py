@@ -115,7 +115,7 @@ async def injector(
         "INJECTOR_TLS_KEY": str(tmp_path / "tls" / "tls.key"),
         "INJECTOR_TEMPLATES": str(tmp_path / "templates" / "templates.yaml"),
         "INJECTOR_LISTEN_ADDR": "127.0.0.1:0",
-        "INJECTOR_SHUTDOWN_DELAY": "0s",
+        "INJECTOR_DRAIN_DELAY": "0s",
         **(env or {}),
     }
     async with HelperProcess("injector", settings) as proc:

@@ -27,14 +27,14 @@ def test_cross_checks_name_each_variable() -> None:
         **REQUIRED,
         "INJECTOR_ANNOTATION_PREFIX": "Sidecars/IO",
         "INJECTOR_SHARED_VOLUME": "Shared_Volume",
-        "INJECTOR_SHUTDOWN_DELAY": "30s",
+        "INJECTOR_DRAIN_DELAY": "30s",
     }
     with pytest.raises(ConfigError) as caught:
         InjectorSettings.from_env(env)
-    assert [p.variable for p in caught.value.problems] == [
+    assert sorted(p.variable for p in caught.value.problems) == [
         "INJECTOR_ANNOTATION_PREFIX",
+        "INJECTOR_DRAIN_DELAY",
         "INJECTOR_SHARED_VOLUME",
-        "INJECTOR_SHUTDOWN_DELAY",
     ]
 
 

@@ -61,6 +61,12 @@ async def test_a_tree_deleted_under_a_running_helper_is_rebuilt(
         assert matches(root, head)
         os.unlink(root / "current")
         await until(lambda: published(root) == head, what="the link made again")
+
+        # the link is made before the sync is counted
+        async def counted() -> bool:
+            return await metric(proc, "gitsync_syncs_total", outcome="success") >= 3
+
+        await until(counted, what="the repair counted")
         assert await proc.sample("gitsync_syncs_total", outcome="success") == 3
         assert await proc.sample("gitsync_tree_repairs_total", reason="lost") == 2
 
