@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The ambassador's tests again, on its data path compiled (mypyc, and the C poller), as pip
+# The ambassador's tests again, on its data path compiled (mypyc, and the C poller), and
+# nginxlog's C row counting against its Python twin, as pip
 # users get it: the manylinux wheel that scripts/build-wheels.sh makes (SIDECARS_COMPILE=1,
 # from the sdist, repaired by auditwheel), installed in a fresh virtual environment, and the
 # tests run from a copy outside the checkout, so that `import sidecars` can only find the wheel.
@@ -28,6 +29,8 @@ python3 -m venv "$work/venv"
 mkdir "$work/tests"
 cp tests/__init__.py "$work/tests/"
 cp -R tests/ambassador "$work/tests/"
+mkdir "$work/tests/nginxlog"
+cp tests/nginxlog/__init__.py tests/nginxlog/test_tally_twins.py "$work/tests/nginxlog/"
 python3 - "$work/pyproject.toml" <<'PY'
 import sys, tomllib
 options = tomllib.load(open("pyproject.toml", "rb"))["tool"]["pytest"]["ini_options"]
@@ -41,4 +44,5 @@ case $where in
   "$work"/venv/*.so) echo "test-compiled: sidecars.ambassador.http.client is $where" ;;
   *) echo "test-compiled: the compiled module is not the wheel's: $where (checkout: $root)" >&2; exit 1 ;;
 esac
-SIDECARS_COMPILED=1 "$work/venv/bin/python" -m pytest -p no:cacheprovider tests/ambassador "$@"
+SIDECARS_COMPILED=1 "$work/venv/bin/python" -m pytest -p no:cacheprovider \
+  tests/ambassador tests/nginxlog/test_tally_twins.py "$@"
