@@ -18,7 +18,9 @@
 #   podman    the sidecar and adapter examples rendered by kubectl kustomize for the registry,
 #             pinned by digest (scripts/images/render-examples.py), under `podman kube play`
 #             (adapted by scripts/images/podman-kube.py) with an empty image store, so every
-#             image is pulled from the registry; the same facts, then torn down
+#             image is pulled from the registry; the same facts, then torn down; and the
+#             injector's example app rendered by `sidecars injector render` and run the same
+#             way (scripts/images/injector-render.sh)
 # Installs docker.io, debootstrap, podman and catatonit when missing (as root). Each failure
 # names its step and prints the containers' logs. Usage: scripts/check-containers.sh [VERSION]
 set -euo pipefail
@@ -309,6 +311,8 @@ left=$("${podman[@]}" ps -aq --filter name='^web-(sidecar|adapter)'; "${podman[@
 [ -z "$left" ] || fail "left behind after podman kube play --down: $left"
 pass "torn down, no pod or container left"
 on_failure=()
+NGINX_IMAGE="$NGINX_IMAGE" bash scripts/images/injector-render.sh "$version" ||
+  fail "scripts/images/injector-render.sh"
 section_done
 
 echo "== summary"

@@ -2,7 +2,7 @@
 # Builds the Python base images locally, for machines that cannot pull from a registry:
 # `debootstrap --variant=minbase bookworm` plus Debian's python3 (3.11), imported as
 #   $1 (default sidecars/debian-python:bookworm)      python3, python3-venv, ca-certificates, netbase
-#   $2 (default sidecars/debian-python-git:bookworm)  the same plus git, openssh-client, libnss-wrapper, procps
+#   $2 (default sidecars/debian-python-git:bookworm)  the same plus git, openssh-client, libnss-wrapper
 #      and tini, for gitsync (see git.Dockerfile)
 # Needs root, debootstrap and Debian's package mirror (MIRROR). Skips images that already exist
 # unless REBUILD=1.
@@ -68,5 +68,5 @@ import_root() {
 
 import_root "$python_image"
 in_root apt-get update -qq
-in_root apt-get install -y -qq --no-install-recommends git openssh-client libnss-wrapper procps tini
+in_root apt-get install -y -qq --no-install-recommends git openssh-client libnss-wrapper tini
 import_root "$git_image"
