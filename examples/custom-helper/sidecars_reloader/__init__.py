@@ -1,13 +1,16 @@
 """A custom helper written against the public ``sidecars`` API only.
 
 It watches a mounted config directory (a ConfigMap volume) and tells the application to
-reload by POSTing to its reload URL: the configmap-reload sidecar, in ~120 lines. It
+reload by POSTing to its reload URL: the configmap-reload sidecar, in ~140 lines. It polls:
+the kubelet updates a ConfigMap volume by swapping a symlink, which a comparison of the
+directory's listing sees on any filesystem, and a poll every few seconds costs nothing. It
 exports its own metrics through the runtime's admin server, no adapter needed, and adds
 ``POST /reload`` to it for a reload on demand.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +18,6 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from watchfiles import awatch
 
 from sidecars import (
     URL,
@@ -37,6 +39,7 @@ class ReloaderSettings(Settings, prefix="RELOADER_", admin_port=9410):
     reload_url: URL = setting(help="Endpoint that receives a POST after each change")
     timeout: Duration = setting(default="5s", help="Limit of one reload request")
     retries: int = setting(default=3, help="Attempts per change before giving up on it")
+    poll_period: Duration = setting(default="2s", help="How often the directory is compared")
 
 
 class ReloaderStats:
@@ -96,9 +99,28 @@ class Reloader(Helper[ReloaderSettings]):
                 return Response.json({"reloaded": ok}, status=200 if ok else 502)
 
             ctx.add_route("POST", "/reload", on_demand)
+            seen = listing(settings.watch_dir)
             ctx.ready()
-            async for changes in awatch(settings.watch_dir, stop_event=ctx.stopping):
-                await reload(f"{len(changes)} change(s) in {settings.watch_dir}")
+            while not await ctx.sleep(float(settings.poll_period)):
+                now = listing(settings.watch_dir)
+                if now != seen:
+                    seen = now
+                    await reload(f"a change in {settings.watch_dir}")
+
+
+def listing(root: Path) -> frozenset[tuple[str, int, int]]:
+    """Every file under ``root`` (symlinks followed) with its size and change time; a
+    directory that cannot be read lists as empty, so that its return counts as a change."""
+    found = set()
+    for top, _, files in os.walk(root, followlinks=True):
+        for name in files:
+            path = os.path.join(top, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            found.add((os.path.relpath(path, root), info.st_size, info.st_mtime_ns))
+    return frozenset(found)
 
 
 async def _reload(ctx: HelperContext[ReloaderSettings], session: aiohttp.ClientSession) -> bool:

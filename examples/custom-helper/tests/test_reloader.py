@@ -1,6 +1,7 @@
 """The example helper, run the way a user's CI would run theirs: as a real process."""
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -39,7 +40,11 @@ def test_the_entry_point_makes_it_a_sidecars_helper() -> None:
 
 @pytest.fixture
 async def reloader(app: tuple[str, list[str]], tmp_path: Path) -> AsyncIterator[HelperProcess]:
-    env = {"RELOADER_WATCH_DIR": str(tmp_path), "RELOADER_RELOAD_URL": app[0]}
+    env = {
+        "RELOADER_WATCH_DIR": str(tmp_path),
+        "RELOADER_RELOAD_URL": app[0],
+        "RELOADER_POLL_PERIOD": "100ms",
+    }
     async with HelperProcess("reloader", env) as proc:
         await proc.wait_ready()
         yield proc
@@ -54,6 +59,34 @@ async def test_a_config_change_posts_to_the_app_and_counts(
     assert calls == ["POST"]
     assert await proc.sample("reloader_reloads_total", outcome="success") == 1
     assert await proc.stop() == 0
+
+
+async def test_a_configmap_update_by_symlink_swap_posts_once(
+    app: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """The kubelet's way: files point through ``..data`` to a timestamped directory, and an
+    update writes a new directory and renames a new ``..data`` link over the old one."""
+    volume, calls = tmp_path / "volume", app[1]
+    volume.mkdir()
+    (volume / "..v1").mkdir()
+    (volume / "..v1" / "app.conf").write_text("level = info\n")
+    (volume / "..data").symlink_to("..v1")
+    (volume / "app.conf").symlink_to("..data/app.conf")
+    env = {
+        "RELOADER_WATCH_DIR": str(volume),
+        "RELOADER_RELOAD_URL": app[0],
+        "RELOADER_POLL_PERIOD": "100ms",
+    }
+    async with HelperProcess("reloader", env) as proc:
+        await proc.wait_ready()
+        (volume / "..v2").mkdir()
+        (volume / "..v2" / "app.conf").write_text("level = debug\n")
+        (volume / "..data_tmp").symlink_to("..v2")
+        os.rename(volume / "..data_tmp", volume / "..data")
+        await proc.wait_log(lambda e: e["msg"] == "reloaded")
+        assert calls == ["POST"]
+        assert await proc.stop() == 0
+    assert calls == ["POST"], "one swap, one reload"
 
 
 async def test_post_reload_on_the_admin_server_reloads_at_once(
