@@ -4,7 +4,7 @@
 #            sidecars probe, the OCI labels
 #   help     --help works as UID 65532 and as an arbitrary UID, with a read-only root
 #            filesystem, a tmpfs at /tmp, no capabilities and no-new-privileges
-#   contents the gitsync image has git, ssh and pgrep; the others have no git, ssh or curl;
+#   contents the gitsync image has git, ssh and tini; the others have no git, ssh or curl;
 #            none has pip, ensurepip, setuptools, test suites, apt, dpkg, perl, bash or docs
 #   sigterm  run as PID 1, locked down as above, with the settings that keep it running
 #            (scripts/images/keep-running/<helper>.env): the health check passes, then
@@ -119,9 +119,9 @@ check_help() { # helper image
 check_contents() { # helper image
   local helper=$1 image=$2 out
   if [ "$helper" = gitsync ]; then
-    out=$(docker run --rm --network none --entrypoint sh "$image" -c 'git --version && ssh -V && pgrep -V && tini --version' 2>&1) ||
-      { record FAIL contents "$image" "git, ssh, pgrep or tini missing: $out"; return; }
-    record PASS contents "$image" "git, ssh, pgrep and tini present"
+    out=$(docker run --rm --network none --entrypoint sh "$image" -c 'git --version && ssh -V && tini --version' 2>&1) ||
+      { record FAIL contents "$image" "git, ssh or tini missing: $out"; return; }
+    record PASS contents "$image" "git, ssh and tini present"
   else
     out=$(docker run --rm --network none --entrypoint sh "$image" -c \
       'for t in git ssh curl wget; do if command -v "$t"; then exit 1; fi; done' 2>&1) ||

@@ -23,9 +23,8 @@ A mistake leaves the part in error out and adds a warning saying why.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +126,7 @@ def read_plan(
         name, dot, rest = key.partition(".")
         if not dot or name not in templates:
             known = [*POD_KEYS, *templates, *(f"{t}.{k}" for t in by_name for k in HELPER_KEYS)]
-            close = difflib.get_close_matches(key, known, n=1)
+            close = _closest(key, known)
             hint = f"; did you mean {prefix}/{close[0]}?" if close else ""
             warnings.append(f"unknown annotation {prefix}/{key}{hint}")
             continue
@@ -137,7 +136,7 @@ def read_plan(
         elif rest in HELPER_KEYS:
             _helper_key(chosen, rest, value, f"{prefix}/{key}", warnings)
         elif not ENV_NAME.fullmatch(rest) or rest.upper() != rest:
-            close = difflib.get_close_matches(rest, HELPER_KEYS, n=1)
+            close = _closest(rest, HELPER_KEYS)
             hint = f"; did you mean {prefix}/{name}.{close[0]}?" if close else ""
             warnings.append(f"{prefix}/{key}: {rest!r} is not a variable name (upper case){hint}")
         elif not rest.startswith(chosen.template.env_prefix):
@@ -205,7 +204,7 @@ def _helpers(
             continue
         template = templates.get(name)
         if template is None:
-            close = difflib.get_close_matches(name, templates, n=1)
+            close = _closest(name, templates)
             hint = f"did you mean {close[0]}? " if close else ""
             known = ", ".join(sorted(templates)) or "none"
             warnings.append(f"{prefix}/helpers: unknown helper {name!r}; {hint}(known: {known})")
@@ -263,3 +262,10 @@ def _mounts(text: str, prefix: str, helpers: list[HelperPlan], warnings: list[st
         if any(c == container and p == path for c, p in helper.app_mounts):
             continue
         helper.app_mounts.append((container.strip(), path))
+
+
+def _closest(word: str, choices: Iterable[str]) -> list[str]:
+    """The nearest choice for a did-you-mean hint; difflib loads only for a mistake."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(choices), n=1)

@@ -43,6 +43,7 @@ class NginxLog(Helper[NginxLogSettings]):
     """Turn NGINX access logs (files or syslog) into Prometheus metrics."""
 
     name = "nginxlog"
+    event_loop = "asyncio"  # reading files and parsing: uvloop's 2.4 MB buy nothing here
     settings_class = NginxLogSettings
     commands = ExporterCommands({"check": _check})
 
