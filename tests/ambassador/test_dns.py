@@ -9,7 +9,9 @@ import struct
 from pathlib import Path
 from typing import Any, cast
 
-from .conftest import ambassador, free_port, redis_call, wait_for
+from sidecars.testing import free_port
+
+from .conftest import ambassador, redis_call, wait_for
 
 
 def _encode(name: str) -> bytes:

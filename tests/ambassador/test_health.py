@@ -6,7 +6,9 @@ import asyncio
 import socket
 from typing import Any
 
-from .conftest import ambassador, free_port, redis_call, resp, wait_for
+from sidecars.testing import free_port
+
+from .conftest import ambassador, redis_call, resp, wait_for
 
 
 async def test_upstream_killed_mid_stream_ends_the_client_connection(redis_factory: Any) -> None:

@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .conftest import GZ_TEXT, ambassador, curl, free_port, wait_for
+from sidecars.testing import free_port
+
+from .conftest import GZ_TEXT, ambassador, curl, wait_for
 
 
 def _env(port: int, *upstreams: str, **extra: str) -> dict[str, str]:

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import echo, free_port, redis_call, start_ambassador, wait_for
+from sidecars.testing import free_port
+
+from .conftest import echo, redis_call, start_ambassador, wait_for
 
 
 async def test_sigterm_keeps_serving_for_the_delay_then_drains_open_connections() -> None:

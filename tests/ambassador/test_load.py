@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 
-from .conftest import ambassador, free_port, redis_call, resp, wait_for
+from sidecars.testing import HelperProcess, free_port
+
+from .conftest import ambassador, redis_call, resp, wait_for
 
 
-async def _gone(amb: Any) -> bool:
+async def _gone(amb: HelperProcess) -> bool:
     return await amb.sample("ambassador_listener_connections_active", listener="default") == 0.0
 
 

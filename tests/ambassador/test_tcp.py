@@ -9,11 +9,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from sidecars.testing import free_port
+
 from .conftest import (
     ambassador,
     echo,
     echo_until_eof,
-    free_port,
     redis_call,
     resp,
     send_then_half_close,
