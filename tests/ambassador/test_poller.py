@@ -216,12 +216,14 @@ def test_a_closed_copier_lets_go_of_its_buffer_and_its_outcome(
     buf = bytearray(1024)
 
     class Owner:
+        copier: Copier
+
         def outcome(self, result: int) -> None:
             pass
 
     owner = Owner()
     copier = classes[1](src, dst, buf, owner.outcome)
-    owner.copier = copier  # type: ignore[attr-defined]
+    owner.copier = copier
     gone = weakref.ref(owner)
     with pytest.raises(BufferError):
         buf.extend(b"x")  # the open copier holds the buffer
