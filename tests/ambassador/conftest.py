@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import os
 import subprocess
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +72,11 @@ class Redis:
             self.proc.wait(10)
 
 
+RedisFactory = Callable[..., Redis]
+
+
 @pytest.fixture
-def redis_factory(tmp_path: Path) -> Iterator[Any]:
+def redis_factory(tmp_path: Path) -> Iterator[RedisFactory]:
     started: list[Redis] = []
 
     def make(host: str = "127.0.0.1", port: int | None = None) -> Redis:
@@ -217,8 +220,11 @@ class Nginx:
             self.proc.wait(10)
 
 
+NginxFactory = Callable[..., Nginx]
+
+
 @pytest.fixture
-def nginx_factory(tmp_path: Path) -> Iterator[Any]:
+def nginx_factory(tmp_path: Path) -> Iterator[NginxFactory]:
     started: list[Nginx] = []
 
     def make(name: str, **kwargs: Any) -> Nginx:
@@ -252,5 +258,5 @@ def curl(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def wait_for(check: Any, limit: float = 10.0, what: str = "condition") -> Any:
+async def wait_for(check: Callable[[], Any], limit: float = 10.0, what: str = "condition") -> Any:
     return await eventually(check, limit, what)

@@ -7,9 +7,11 @@ import json
 import socket
 import struct
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-from .conftest import ambassador, free_port, redis_call, wait_for
+from sidecars.testing import free_port
+
+from .conftest import RedisFactory, ambassador, redis_call, wait_for
 
 
 def _encode(name: str) -> bytes:
@@ -55,7 +57,7 @@ class TinyDNS(asyncio.DatagramProtocol):
 
 
 async def test_names_are_re_resolved_and_srv_records_followed(
-    redis_factory: Any, tmp_path: Path
+    redis_factory: RedisFactory, tmp_path: Path
 ) -> None:
     port = free_port("127.0.0.2")
     first, second = redis_factory("127.0.0.2", port), redis_factory("127.0.0.3", port)
@@ -97,7 +99,7 @@ async def test_names_are_re_resolved_and_srv_records_followed(
         transport.close()
 
 
-async def test_unresolvable_name_is_retried_until_it_appears(redis_factory: Any) -> None:
+async def test_unresolvable_name_is_retried_until_it_appears(redis_factory: RedisFactory) -> None:
     redis = redis_factory("127.0.0.4")
     loop = asyncio.get_running_loop()
     transport, dns = await loop.create_datagram_endpoint(TinyDNS, local_addr=("127.0.0.1", 0))

@@ -63,7 +63,7 @@ def test_field_names_are_matched_whatever_their_case() -> None:
         b"a",
         "length",
         7,
-        {b"keep-alive"},
+        frozenset({b"keep-alive"}),
         1,
     )
 

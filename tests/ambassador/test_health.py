@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
 
-from .conftest import ambassador, free_port, redis_call, resp, wait_for
+from sidecars.testing import free_port
+
+from .conftest import RedisFactory, ambassador, redis_call, resp, wait_for
 
 
-async def test_upstream_killed_mid_stream_ends_the_client_connection(redis_factory: Any) -> None:
+async def test_upstream_killed_mid_stream_ends_the_client_connection(
+    redis_factory: RedisFactory,
+) -> None:
     redis = redis_factory()
     port = free_port()
     env = {"AMBASSADOR_LISTEN": f"127.0.0.1:{port}", "AMBASSADOR_UPSTREAMS": redis.address}
@@ -78,7 +81,7 @@ def _blackhole() -> tuple[socket.socket, list[socket.socket], int]:
     return listener, fillers, port
 
 
-async def test_connect_timeout_retries_on_another_endpoint(redis_factory: Any) -> None:
+async def test_connect_timeout_retries_on_another_endpoint(redis_factory: RedisFactory) -> None:
     redis = redis_factory()
     listener, fillers, dead = _blackhole()
     port = free_port()
@@ -102,7 +105,7 @@ async def test_connect_timeout_retries_on_another_endpoint(redis_factory: Any) -
             sock.close()
 
 
-async def test_refusing_endpoint_is_ejected_and_comes_back(redis_factory: Any) -> None:
+async def test_refusing_endpoint_is_ejected_and_comes_back(redis_factory: RedisFactory) -> None:
     good = redis_factory()
     dead_port = free_port()
     dead = f"127.0.0.1:{dead_port}"

@@ -7,9 +7,10 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
 
-from .conftest import GZ_TEXT, ambassador, curl, free_port, wait_for
+from sidecars.testing import free_port
+
+from .conftest import GZ_TEXT, NginxFactory, ambassador, curl, wait_for
 
 
 def _env(port: int, *upstreams: str, **extra: str) -> dict[str, str]:
@@ -22,7 +23,7 @@ def _env(port: int, *upstreams: str, **extra: str) -> dict[str, str]:
     return env
 
 
-async def test_headers_are_added_removed_and_forwarded_for(nginx_factory: Any) -> None:
+async def test_headers_are_added_removed_and_forwarded_for(nginx_factory: NginxFactory) -> None:
     nginx = nginx_factory("a")
     port = free_port()
     env = _env(
@@ -45,7 +46,9 @@ async def test_headers_are_added_removed_and_forwarded_for(nginx_factory: Any) -
     assert "X-Secret" not in head
 
 
-async def test_keep_alive_client_requests_reuse_one_upstream_connection(nginx_factory: Any) -> None:
+async def test_keep_alive_client_requests_reuse_one_upstream_connection(
+    nginx_factory: NginxFactory,
+) -> None:
     nginx = nginx_factory("a")
     port = free_port()
     async with ambassador(_env(port, nginx.address)) as amb:
@@ -60,7 +63,7 @@ async def test_keep_alive_client_requests_reuse_one_upstream_connection(nginx_fa
         assert count == 5.0
 
 
-async def test_routes_by_host_and_path_prefix(nginx_factory: Any, tmp_path: Path) -> None:
+async def test_routes_by_host_and_path_prefix(nginx_factory: NginxFactory, tmp_path: Path) -> None:
     a, b = nginx_factory("a"), nginx_factory("b")
     port = free_port()
     listener = {
@@ -84,7 +87,9 @@ async def test_routes_by_host_and_path_prefix(nginx_factory: Any, tmp_path: Path
     assert by_path.stdout == "flaky b\n"
 
 
-async def test_idempotent_requests_are_retried_on_another_endpoint(nginx_factory: Any) -> None:
+async def test_idempotent_requests_are_retried_on_another_endpoint(
+    nginx_factory: NginxFactory,
+) -> None:
     bad, good = nginx_factory("bad", flaky=503), nginx_factory("good")
     port = free_port()
     env = _env(port, bad.address, good.address, eject_after="1000", retry_budget="1")
@@ -101,7 +106,9 @@ async def test_idempotent_requests_are_retried_on_another_endpoint(nginx_factory
     assert "flaky bad\n 503" in [r.stdout for r in posts], "a POST must not be retried"
 
 
-async def test_chunked_upload_and_pipelined_request_on_one_connection(nginx_factory: Any) -> None:
+async def test_chunked_upload_and_pipelined_request_on_one_connection(
+    nginx_factory: NginxFactory,
+) -> None:
     nginx = nginx_factory("a")
     port = free_port()
     async with ambassador(_env(port, nginx.address)):
@@ -123,7 +130,7 @@ async def test_chunked_upload_and_pipelined_request_on_one_connection(nginx_fact
     assert bodies[1] == b"hello from a\n"
 
 
-async def test_large_download_streams_intact(nginx_factory: Any) -> None:
+async def test_large_download_streams_intact(nginx_factory: NginxFactory) -> None:
     nginx = nginx_factory("a")
     data = os.urandom(3 << 20)
     (nginx.root / "html" / "big.bin").write_bytes(data)
@@ -135,7 +142,9 @@ async def test_large_download_streams_intact(nginx_factory: Any) -> None:
     assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(data).digest()
 
 
-async def test_head_the_server_would_split_differently_is_refused(nginx_factory: Any) -> None:
+async def test_head_the_server_would_split_differently_is_refused(
+    nginx_factory: NginxFactory,
+) -> None:
     """nginx also ends header lines at a bare LF, so it would read five body bytes the
     ambassador does not know about: from the next request sent on the pooled connection."""
     nginx = nginx_factory("a")
@@ -152,7 +161,7 @@ async def test_head_the_server_would_split_differently_is_refused(nginx_factory:
 
 
 async def test_connect_through_a_forward_proxy_becomes_a_tunnel(
-    nginx_factory: Any, tinyproxy: str
+    nginx_factory: NginxFactory, tinyproxy: str
 ) -> None:
     nginx = nginx_factory("a")
     port = free_port()
@@ -175,7 +184,7 @@ async def test_connect_through_a_forward_proxy_becomes_a_tunnel(
     assert answer.endswith(b"hello from a\n")
 
 
-async def test_slowloris_client_gets_408(nginx_factory: Any) -> None:
+async def test_slowloris_client_gets_408(nginx_factory: NginxFactory) -> None:
     nginx = nginx_factory("a")
     port = free_port()
     async with ambassador(_env(port, nginx.address, header_timeout="500ms")) as amb:
@@ -225,7 +234,7 @@ async def test_malformed_status_line_from_upstream_gives_502() -> None:
     assert answer.stdout.endswith("502")
 
 
-async def test_active_http_check_takes_a_failing_endpoint_out(nginx_factory: Any) -> None:
+async def test_active_http_check_takes_a_failing_endpoint_out(nginx_factory: NginxFactory) -> None:
     sick, well = nginx_factory("sick", flaky=503), nginx_factory("well")
     port = free_port()
     env = _env(
@@ -278,7 +287,7 @@ async def test_reused_connection_found_closed_is_retried_only_when_safe() -> Non
 
 
 async def test_http_1_0_client_gets_a_chunked_response_decoded_and_closed(
-    nginx_factory: Any,
+    nginx_factory: NginxFactory,
 ) -> None:
     nginx = nginx_factory("a")
     port = free_port()
@@ -295,7 +304,7 @@ async def test_http_1_0_client_gets_a_chunked_response_decoded_and_closed(
     assert legacy_body == GZ_TEXT
 
 
-async def test_interim_responses_reach_http_1_1_clients_only(nginx_factory: Any) -> None:
+async def test_interim_responses_reach_http_1_1_clients_only(nginx_factory: NginxFactory) -> None:
     """Requests go upstream as HTTP/1.1, so nginx answers 100 Continue to both."""
     nginx = nginx_factory("a")
     port = free_port()

@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .conftest import echo, free_port, redis_call, start_ambassador, wait_for
+from sidecars.testing import HelperProcess, free_port
+
+from .conftest import RedisFactory, echo, redis_call, start_ambassador, wait_for
 
 
 async def test_sigterm_keeps_serving_for_the_delay_then_drains_open_connections() -> None:
@@ -61,7 +62,7 @@ async def test_sigterm_keeps_serving_for_the_delay_then_drains_open_connections(
         assert await amb.wait(timeout=15) == 0
 
 
-async def test_quitquitquit_stops_the_ambassador(redis_factory: Any) -> None:
+async def test_quitquitquit_stops_the_ambassador(redis_factory: RedisFactory) -> None:
     redis = redis_factory()
     port = free_port()
     env = {"AMBASSADOR_LISTEN": f"127.0.0.1:{port}", "AMBASSADOR_UPSTREAMS": redis.address}
@@ -72,7 +73,9 @@ async def test_quitquitquit_stops_the_ambassador(redis_factory: Any) -> None:
     assert await amb.wait(timeout=15) == 0
 
 
-async def test_ready_only_once_every_listener_is_bound(redis_factory: Any, tmp_path: Path) -> None:
+async def test_ready_only_once_every_listener_is_bound(
+    redis_factory: RedisFactory, tmp_path: Path
+) -> None:
     redis = redis_factory()
     taken = free_port()
     blocker = await asyncio.start_server(echo, "127.0.0.1", taken)
@@ -89,9 +92,7 @@ async def test_ready_only_once_every_listener_is_bound(redis_factory: Any, tmp_p
         assert not any(entry.get("msg") == "ready" for entry in proc.logs)
 
 
-async def start_ambassador_unready(env: dict[str, str]) -> Any:
-    from sidecars.testing import HelperProcess
-
+async def start_ambassador_unready(env: dict[str, str]) -> HelperProcess:
     return await HelperProcess("ambassador", env).start()
 
 

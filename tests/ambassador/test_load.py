@@ -9,18 +9,19 @@ import socket
 import struct
 import threading
 import zlib
-from typing import Any
 
 import pytest
 
-from .conftest import ambassador, free_port, redis_call, resp, wait_for
+from sidecars.testing import HelperProcess, free_port
+
+from .conftest import RedisFactory, ambassador, redis_call, resp, wait_for
 
 
-async def _gone(amb: Any) -> bool:
+async def _gone(amb: HelperProcess) -> bool:
     return await amb.sample("ambassador_listener_connections_active", listener="default") == 0.0
 
 
-async def test_a_thousand_concurrent_connections(redis_factory: Any) -> None:
+async def test_a_thousand_concurrent_connections(redis_factory: RedisFactory) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4096:  # this test holds 1,000 sockets and so do redis and the ambassador
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
@@ -46,7 +47,7 @@ async def test_a_thousand_concurrent_connections(redis_factory: Any) -> None:
 
 
 @pytest.mark.slow
-async def test_churn_soak_of_short_connections_with_aborts(redis_factory: Any) -> None:
+async def test_churn_soak_of_short_connections_with_aborts(redis_factory: RedisFactory) -> None:
     """Many short connections, some reset by the client mid-way: the process must survive."""
     redis = redis_factory()
     port = free_port()

@@ -8,7 +8,9 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import ambassador, curl, free_port
+from sidecars.testing import free_port
+
+from .conftest import ambassador, curl
 
 EXPECTED = {
     "ambassador_listener_connections": "counter",

@@ -16,18 +16,21 @@ from collections.abc import Iterator
 import pytest
 
 from sidecars.ambassador.tcp import poller as poller_module
-from sidecars.ambassador.tcp.poller import EOF, SHORT, PureCopier, PurePoller
+from sidecars.ambassador.tcp.poller import EOF, SHORT, Copier, Poller, PureCopier, PurePoller
+
+# The C classes stand in for the Python ones, so both are typed by the Python classes.
+Classes = tuple[type[Poller], type[Copier]]
 
 _BUILT = poller_module.Poller is not PurePoller
 if os.environ.get("SIDECARS_COMPILED") == "1" and not _BUILT:
     raise pytest.UsageError("SIDECARS_COMPILED=1 but sidecars.ambassador.tcp._poller is not built")
-_IMPLEMENTATIONS = {"python": (PurePoller, PureCopier)}
+_IMPLEMENTATIONS: dict[str, Classes] = {"python": (PurePoller, PureCopier)}
 if _BUILT:
     _IMPLEMENTATIONS["c"] = (poller_module.Poller, poller_module.Copier)
 
 
 @pytest.fixture(params=list(_IMPLEMENTATIONS))
-def classes(request: pytest.FixtureRequest) -> tuple[type[PurePoller], type[PureCopier]]:
+def classes(request: pytest.FixtureRequest) -> Classes:
     return _IMPLEMENTATIONS[request.param]
 
 
@@ -44,7 +47,7 @@ def pair() -> Iterator[tuple[socket.socket, socket.socket, socket.socket, socket
 
 
 async def test_an_event_for_a_closed_descriptor_never_reaches_its_new_owner(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
 ) -> None:
     """A callback closes the other socket and the same number is taken at once by a new
     socket (as a new connect may do): that number's event from the same batch is stale."""
@@ -83,7 +86,7 @@ async def test_an_event_for_a_closed_descriptor_never_reaches_its_new_owner(
 
 
 async def test_a_socket_watched_for_nothing_leaves_the_epoll_set(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
 ) -> None:
     """epoll reports a hang-up even to an empty mask: kept in the set, a paused socket
     whose peer is gone would wake the loop again and again."""
@@ -103,7 +106,7 @@ async def test_a_socket_watched_for_nothing_leaves_the_epoll_set(
 
 
 async def test_reader_and_writer_run_on_their_events_and_can_be_replaced(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
 ) -> None:
     poller = classes[0](asyncio.get_running_loop())
     ours, peer = socket.socketpair()
@@ -134,7 +137,7 @@ async def test_reader_and_writer_run_on_their_events_and_can_be_replaced(
 
 
 def test_a_small_read_is_copied_and_reports_nothing(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
     pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
 ) -> None:
     src_peer, src, dst, dst_peer = pair
@@ -148,7 +151,7 @@ def test_a_small_read_is_copied_and_reports_nothing(
 
 
 def test_a_read_as_large_as_the_buffer_is_copied_whole(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
     pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
 ) -> None:
     src_peer, src, dst, dst_peer = pair
@@ -163,7 +166,7 @@ def test_a_read_as_large_as_the_buffer_is_copied_whole(
 
 
 def test_what_a_full_destination_did_not_take_is_kept(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
     pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
 ) -> None:
     src_peer, src, dst, dst_peer = pair
@@ -189,7 +192,7 @@ def test_what_a_full_destination_did_not_take_is_kept(
 
 
 def test_the_source_ending_and_a_broken_destination_are_reported(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
     pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
 ) -> None:
     src_peer, src, dst, dst_peer = pair
@@ -204,7 +207,7 @@ def test_the_source_ending_and_a_broken_destination_are_reported(
 
 
 def test_a_closed_copier_lets_go_of_its_buffer_and_its_outcome(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
     pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
 ) -> None:
     """A Pump and its Copier hold each other; closing the copier ends that cycle, so a closed
@@ -213,12 +216,14 @@ def test_a_closed_copier_lets_go_of_its_buffer_and_its_outcome(
     buf = bytearray(1024)
 
     class Owner:
+        copier: Copier
+
         def outcome(self, result: int) -> None:
             pass
 
     owner = Owner()
     copier = classes[1](src, dst, buf, owner.outcome)
-    owner.copier = copier  # type: ignore[attr-defined]
+    owner.copier = copier
     gone = weakref.ref(owner)
     with pytest.raises(BufferError):
         buf.extend(b"x")  # the open copier holds the buffer
@@ -236,7 +241,7 @@ def test_a_closed_copier_lets_go_of_its_buffer_and_its_outcome(
 
 
 async def test_a_copier_is_a_reader_the_poller_runs(
-    classes: tuple[type[PurePoller], type[PureCopier]],
+    classes: Classes,
     pair: tuple[socket.socket, socket.socket, socket.socket, socket.socket],
 ) -> None:
     poller_class, copier_class = classes

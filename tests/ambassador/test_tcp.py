@@ -7,20 +7,21 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import Any
+
+from sidecars.testing import free_port
 
 from .conftest import (
+    RedisFactory,
     ambassador,
     echo,
     echo_until_eof,
-    free_port,
     redis_call,
     resp,
     send_then_half_close,
 )
 
 
-async def test_redis_commands_pass_through_and_are_counted(redis_factory: Any) -> None:
+async def test_redis_commands_pass_through_and_are_counted(redis_factory: RedisFactory) -> None:
     redis = redis_factory()
     port = free_port()
     env = {"AMBASSADOR_LISTEN": f"127.0.0.1:{port}", "AMBASSADOR_UPSTREAMS": redis.address}
@@ -44,7 +45,7 @@ async def test_redis_commands_pass_through_and_are_counted(redis_factory: Any) -
 
 
 async def test_ketama_keeps_clients_on_their_shard_when_a_shard_is_added(
-    redis_factory: Any, tmp_path: Path
+    redis_factory: RedisFactory, tmp_path: Path
 ) -> None:
     """tcp mode hashes the client address: 60 clients on distinct 127.0.0.x addresses."""
     shards = [redis_factory() for _ in range(4)]

@@ -12,11 +12,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sidecars.testing import free_port
+
 from .conftest import (
     ambassador,
     echo,
     echo_until_eof,
-    free_port,
     send_then_half_close,
     wait_for,
 )

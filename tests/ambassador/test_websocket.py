@@ -7,7 +7,9 @@ import asyncio
 import aiohttp
 from aiohttp import web
 
-from .conftest import ambassador, free_port
+from sidecars.testing import free_port
+
+from .conftest import ambassador
 
 
 async def _websocket_server() -> tuple[web.AppRunner, int]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sidecars.testing import HelperProcess, eventually
 from sidecars.testing import free_port as free_port
@@ -86,6 +88,16 @@ def make_upstream(base: Path, name: str, files: dict[str, str | None] | None = N
     upstream.commit(files or {"README": "v1\n"}, "first")
     upstream.push()
     return upstream
+
+
+def publishes(root: Path, head: str) -> Callable[[], bool]:
+    """A check for ``until``, bound to this ``head`` rather than a loop's latest."""
+    return lambda: published(root) == head
+
+
+def logged(msg: str) -> Callable[[dict[str, Any]], bool]:
+    """A match for ``wait_log``, bound to this ``msg`` rather than a loop's latest."""
+    return lambda entry: entry.get("msg") == msg
 
 
 def published(root: Path, link: str = "current") -> str | None:

@@ -17,7 +17,7 @@ from sidecars.gitsync.metrics import GitSyncStats
 from sidecars.gitsync.repository import GitFailed, Repository
 from sidecars.testing import HelperProcess
 
-from .support import Upstream, base_env, one_shot, published, until
+from .support import Upstream, base_env, one_shot, published, publishes, until
 
 
 async def test_a_lock_left_by_a_killed_git_does_not_wedge_the_commit(
@@ -78,7 +78,7 @@ async def test_git_killed_mid_checkout_does_not_wedge_the_commit(
             upstream.push()
             killed = await asyncio.to_thread(_kill_git_child, proc.process.pid, "read-tree", 20)
             assert killed, "no checkout ran"
-            await until(lambda h=head: published(root) == h, what="the commit after the kill")
+            await until(publishes(root, head), what="the commit after the kill")
             if any(e.get("msg") == "sync failed" for e in proc.logs):
                 break
         else:

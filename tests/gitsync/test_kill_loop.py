@@ -89,7 +89,9 @@ def test_kill_9_at_random_moments_never_publishes_a_tree_unlike_its_commit(
     seen = set()
     for kill in range(KILLS):
         if kill % 3 == 0:  # new commits arrive while the helper dies and restarts
-            change = {f"dir{kill % 7}/file{chance.randrange(2000)}.txt": f"kill {kill}\n"}
+            change: dict[str, str | None] = {
+                f"dir{kill % 7}/file{chance.randrange(2000)}.txt": f"kill {kill}\n"
+            }
             if kill % 9 == 0:
                 change[f"dir{kill % 7}/file{chance.randrange(2000)}.txt"] = None
                 change = {k: v for k, v in change.items() if (upstream.work / k).exists() or v}

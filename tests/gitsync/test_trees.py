@@ -5,11 +5,22 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from sidecars.testing import HelperProcess
 
-from .support import GitDaemon, Upstream, base_env, git, make_upstream, published, until
+from .support import (
+    GitDaemon,
+    Upstream,
+    base_env,
+    git,
+    logged,
+    make_upstream,
+    published,
+    publishes,
+    until,
+)
 
 FILES = 20
 
@@ -52,6 +63,11 @@ class Reader(threading.Thread):
                 self.versions.update(seen)
 
 
+def _differs(path: Path, text: str) -> Callable[[], bool]:
+    """A check for ``until``, bound to this ``path`` rather than a loop's latest."""
+    return lambda: path.read_text() != text
+
+
 async def test_readers_never_see_a_mix_of_two_commits(
     tmp_path: Path, daemon: GitDaemon, served: Path
 ) -> None:
@@ -67,7 +83,7 @@ async def test_readers_never_see_a_mix_of_two_commits(
                 head = upstream.commit(_version(number))
                 upstream.push()
                 if number % 3 == 0:
-                    await until(lambda h=head: published(root) == h, what=f"version {number}")
+                    await until(publishes(root, head), what=f"version {number}")
             await until(lambda: published(root) == head, what="the last version")
             await until(lambda: len(reader.versions) > 3 and reader.reads > 50, what="reads")
         finally:
@@ -162,7 +178,7 @@ async def test_kill_9_at_every_step_then_restart(tmp_path: Path, upstream: Upstr
         async with HelperProcess("gitsync", env) as proc:
             head = upstream.commit({"dir0/file0.txt": f"round {number}\n", f"new{number}": "x\n"})
             upstream.push()
-            await proc.wait_log(lambda e, s=step: e.get("msg") == s, timeout=20)
+            await proc.wait_log(logged(step), timeout=20)
             proc.send(signal.SIGKILL)
             await proc.wait()
     final = upstream.commit({"dir0/file0.txt": "final\n"})
@@ -213,7 +229,7 @@ async def test_the_link_may_be_a_path_relative_to_the_root_or_absolute(
             assert not os.readlink(shown).startswith("/")
             head = upstream.commit({"README": f"for {link}\n"})
             upstream.push()
-            await until(lambda s=shown: (s / "README").read_text() != "v1\n", what="a new tree")
+            await until(_differs(shown / "README", "v1\n"), what="a new tree")
             assert published(shown.parent, shown.name) == head
         async with HelperProcess("gitsync", env) as proc:  # a restart adopts that link
             await proc.wait_ready()

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sidecars.runtime import discovery
+from sidecars.runtime.types import HostPort
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "images"
@@ -36,8 +37,8 @@ def instruction(dockerfile: Path, keyword: str) -> str:
 def admin_port(name: str) -> int:
     settings_class = discovery.load(name).settings_class
     default = {f.name: f for f in dataclasses.fields(settings_class)}["admin_addr"].default
-    port: int = default.port
-    return port
+    assert isinstance(default, HostPort), f"{name}'s admin_addr has no default address"
+    return default.port
 
 
 def test_a_built_in_helper_is_found() -> None:

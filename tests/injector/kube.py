@@ -20,7 +20,7 @@ KUBERNETES = "1.30.0"  # native sidecars on by default since 1.29
 
 def pod(name: str) -> dict[str, Any]:
     """A fixture as the API server sends it: a Deployment's template becomes a Pod."""
-    doc = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text())
+    doc: dict[str, Any] = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text())
     if doc["kind"] == "Deployment":
         template = doc["spec"]["template"]
         metadata = dict(template["metadata"])

@@ -81,8 +81,8 @@ async def test_the_injector_serves_what_it_generated(tmp_path: Path) -> None:
         "127.0.0.1",
     )
     assert done.returncode == 0, done.stderr
-    pair = tuple((out / name).read_bytes() for name in ("ca.crt", "tls.crt", "tls.key"))
-    async with injector(tmp_path / "run", pair=pair) as hook:  # type: ignore[arg-type]
+    ca, cert, key = ((out / name).read_bytes() for name in ("ca.crt", "tls.crt", "tls.key"))
+    async with injector(tmp_path / "run", pair=(ca, cert, key)) as hook:
         status, answer = await hook.post(review(pod("deployment")))
         assert status == 200
         assert patch_of(answer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -85,9 +86,9 @@ async def test_a_mismatched_pair_is_refused_and_the_old_one_kept(tmp_path: Path)
         assert await hook.served_certificate() == der(second[1])
 
 
-async def _until(condition: object, timeout: float = 20.0) -> None:
+async def _until(condition: Callable[[], object], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sidecars.testing import HelperProcess
+from sidecars.testing import HelperProcess, free_port
 
 from ..promtool import promtool_check
-from .conftest import REFERENCE, Nginx, eventually, free_port, total
+from .conftest import REFERENCE, Nginx, eventually, total
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="needs prometheus")
 

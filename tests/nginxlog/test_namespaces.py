@@ -7,6 +7,7 @@ import asyncio
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,6 +16,11 @@ from sidecars.testing import HelperProcess, free_port
 
 from ..promtool import needs_promtool, promtool_check
 from .conftest import DETAILED, JSON_LOG, REFERENCE, Nginx, eventually, total
+
+
+def _following(log: Path) -> Callable[[dict[str, Any]], bool]:
+    """A match for ``wait_log``, bound to this ``log`` rather than a loop's latest."""
+    return lambda e: e.get("msg") == "following file" and e["path"] == str(log)
 
 
 @needs_promtool
@@ -56,9 +62,7 @@ async def test_two_namespaces_with_relabelling(nginx_factory: Callable[..., Ngin
     async with HelperProcess("nginxlog", {"NGINXLOG_CONFIG": str(config)}) as helper:
         await helper.wait_ready()
         for nginx in (first, second):
-            await helper.wait_log(
-                lambda e, log=str(nginx.log): e.get("msg") == "following file" and e["path"] == log
-            )
+            await helper.wait_log(_following(nginx.log))
         await first.get(["/users/1", "/users/22", "/missing", "/broken", "/"])
         await second.get(["/up/a", "/up/b", "/missing"])
 

@@ -97,7 +97,8 @@ async def test_bad_settings_exit_2_with_one_message_and_no_traceback() -> None:
 
 async def test_a_busy_admin_port_is_a_configuration_error() -> None:
     async with sample() as first:
-        port = first.admin_url.rsplit(":", 1)[1]  # type: ignore[union-attr]
+        assert first.admin_url is not None
+        port = first.admin_url.rsplit(":", 1)[1]
         second = sample(admin=False, SAMPLE_ADMIN_ADDR=f"127.0.0.1:{port}")
         async with second:
             assert await second.wait() == 2

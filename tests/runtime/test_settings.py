@@ -87,7 +87,7 @@ def test_every_type_parses_its_good_value() -> None:
     assert s.count == 42
     assert s.ratio == 2.5
     assert s.flag is True
-    assert s.wait == 90
+    assert s.wait == 90.0
     assert s.size == 10_000_000
     assert s.names == ["x", "y", "z"]
     assert s.ports == (80, 443)
@@ -226,21 +226,21 @@ class OwnsTheFormerName(Settings, prefix="OW_"):
 
 
 def test_the_drain_delay_defaults_to_0_and_a_subclass_may_change_that() -> None:
-    assert Every.from_env({}).drain_delay == 0
-    assert Delayed.from_env({}).drain_delay == 5
-    assert Delayed.from_env({"DL_DRAIN_DELAY": "1s"}).drain_delay == 1
+    assert Every.from_env({}).drain_delay == 0.0
+    assert Delayed.from_env({}).drain_delay == 5.0
+    assert Delayed.from_env({"DL_DRAIN_DELAY": "1s"}).drain_delay == 1.0
 
 
 def test_a_former_name_is_read_when_the_current_one_is_unset() -> None:
     assert Delayed.aliases() == {"DL_SHUTDOWN_DELAY": "DL_DRAIN_DELAY"}
     environ = {"DL_SHUTDOWN_DELAY": "3s"}
-    assert Delayed.from_env(environ).drain_delay == 3
+    assert Delayed.from_env(environ).drain_delay == 3.0
     assert Delayed.deprecated_variables(environ) == [
         "DL_SHUTDOWN_DELAY is deprecated; use DL_DRAIN_DELAY"
     ]
     assert Delayed.unknown_variables(environ) == []
     both = {"DL_SHUTDOWN_DELAY": "3s", "DL_DRAIN_DELAY": "4s"}
-    assert Delayed.from_env(both).drain_delay == 4
+    assert Delayed.from_env(both).drain_delay == 4.0
     assert Delayed.deprecated_variables(both) == [
         "DL_SHUTDOWN_DELAY is deprecated; use DL_DRAIN_DELAY (it is set too and wins)"
     ]
@@ -260,5 +260,5 @@ def test_errors_name_the_former_variable_the_operator_wrote() -> None:
 def test_a_class_that_declares_the_former_name_keeps_it() -> None:
     assert OwnsTheFormerName.aliases() == {}
     settings = OwnsTheFormerName.from_env({"OW_SHUTDOWN_DELAY": "7s"})
-    assert (settings.shutdown_delay, settings.drain_delay) == (7, 0)
+    assert (settings.shutdown_delay, settings.drain_delay) == (7.0, 0.0)
     assert OwnsTheFormerName.deprecated_variables({"OW_SHUTDOWN_DELAY": "7s"}) == []

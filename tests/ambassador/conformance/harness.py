@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import h11
-import llhttp  # type: ignore[import-untyped]
+import llhttp
 
 from sidecars.testing import free_port, wait_port
 
