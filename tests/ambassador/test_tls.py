@@ -31,13 +31,16 @@ def make_ca(directory: Path, name: str) -> Path:
     _openssl(
         "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "1", "-subj", f"/CN={name}",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign",  # Python 3.13 checks it (X509_STRICT)
         cwd=directory,
     )  # fmt: skip
     return directory / f"{name}.pem"
 
 
 def make_cert(directory: Path, ca: str, name: str, san: str) -> tuple[Path, Path]:
-    (directory / f"{name}.ext").write_text(f"subjectAltName={san}\n")
+    (directory / f"{name}.ext").write_text(
+        f"subjectAltName={san}\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+    )
     _openssl(
         "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=directory,
