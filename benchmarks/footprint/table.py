@@ -26,14 +26,14 @@ def render(results: dict[str, Any]) -> str:
         "| helper | idle RSS | exec → /readyz 200 | CPU-s exec → exit 0 | image |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for name, row in helpers.items():
+    for name, row in sorted(helpers.items()):
         if "rss_mib" in row:
             rss, start, cpu = _mib(row["rss_mib"]), _seconds(row["start_s"]), "-"
         else:
             rss = f"{_mib(row['peak_mib'])} (peak)"
             start, cpu = f"{_seconds(row['exit_s'])} to exit", f"{row['cpu_s']:.3f}"
         lines.append(f"| {name} | {rss} | {start} | {cpu} | {_mib(row['image_mib'])} |")
-    for name, row in floors.items():
+    for name, row in sorted(floors.items(), key=lambda item: item[1]["rss_mib"]):
         rss, cpu = _mib(row["rss_mib"]), f"{row['cpu_s']:.3f}"
         lines.append(f"| *floor: `{name}`* | {rss} | - | {cpu} | - |")
     return "\n".join(lines)
