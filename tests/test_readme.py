@@ -47,3 +47,27 @@ def test_readme_starts_with_the_two_commands() -> None:
     first_block = text.split("```bash\n", 1)[1].split("```", 1)[0]
     assert first_block.startswith("bash scripts/try.sh")
     assert text.index("bash scripts/test.sh") < text.index("<!-- BEGIN toc -->")
+
+
+def _markdown_files() -> list[Path]:
+    root = README.parent
+    found = [README, *root.glob("docs/*.md"), *root.glob("benchmarks/**/*.md")]
+    return [*found, *root.glob("examples/**/*.md")]
+
+
+def test_links_between_the_docs_land_on_files_and_headings() -> None:
+    broken = []
+    for source in _markdown_files():
+        text = source.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (source.parent / path).resolve() if path else source
+            if not file.exists():
+                broken.append(f"{source.name}: {target}")
+            elif anchor and file.suffix == ".md":
+                anchors = {h.anchor for h in headings(file.read_text(encoding="utf-8"))}
+                if anchor not in anchors:
+                    broken.append(f"{source.name}: {target}")
+    assert broken == []
