@@ -33,16 +33,27 @@ def _plain(text: str) -> str:
     return _EMPHASIS.sub(lambda m: m["text"], text)
 
 
+_KEPT = frozenset({"Nd", "Nl", "Pc"})
+# Symbols Unicode counts as alphabetic (circled and squared letters), which GitHub keeps.
+_ALPHABETIC_SYMBOLS = ((0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189))
+
+
 def slug(text: str) -> str:
-    """GitHub's anchor for rendered heading text: lower case; letters, digits, marks,
-    ``-`` and ``_`` kept; each space a ``-``; everything else dropped."""
+    """GitHub's anchor for rendered heading text: lower case; letters, marks, digits,
+    ``-`` and connectors such as ``_`` kept; each space a ``-``; everything else dropped."""
     kept = []
     for char in text.lower():
+        category = unicodedata.category(char)
         if char == " ":
             kept.append("-")
-        elif char in "-_" or unicodedata.category(char)[0] in "LMN":
+        elif char == "-" or category[0] in "LM" or category in _KEPT or _alphabetic(char):
             kept.append(char)
     return "".join(kept)
+
+
+def _alphabetic(char: str) -> bool:
+    point = ord(char)
+    return any(low <= point <= high for low, high in _ALPHABETIC_SYMBOLS)
 
 
 def headings(markdown: str) -> list[Heading]:

@@ -1,7 +1,12 @@
-"""Anchors follow GitHub's heading rules, as documented by github-slugger and by the
-GitHub mode of VS Code's Markdown extension (their published cases, rewritten here)."""
+"""Anchors follow GitHub's heading rules: the published cases of github-slugger and of the
+GitHub mode of VS Code's Markdown extension (rewritten here), and a differential run
+against the github-slugger port on PyPI (``github-slugger``) when it is installed."""
+
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sidecars.runtime.toc import headings, render, slug, update_toc
 
@@ -53,3 +58,23 @@ def test_update_replaces_only_the_block() -> None:
     text = "intro\n<!-- BEGIN toc -->\nstale\n<!-- END toc -->\n\n## A\n"
     assert update_toc(text) == "intro\n<!-- BEGIN toc -->\n- [A](#a)\n<!-- END toc -->\n\n## A\n"
     assert update_toc("## A\n") == "## A\n"
+
+
+def _old_enough(char: str) -> bool:
+    """Characters assigned by Unicode 3.2: the reference's tables predate recent versions."""
+    return unicodedata.ucd_3_2_0.category(char) != "Cn"
+
+
+@settings(max_examples=300)
+@given(st.text(st.characters(exclude_categories=("Cs",)).filter(_old_enough), max_size=40))
+def test_anchor_matches_the_github_slugger_port(text: str) -> None:
+    reference = pytest.importorskip("github_slugger")
+    assert slug(text) == reference.slug(text)
+
+
+def test_numbering_matches_the_github_slugger_port() -> None:
+    reference = pytest.importorskip("github_slugger")
+    texts = ["Usage", "Usage", "Usage 1", "usage-1", "Usage", "A", "a", "A-1"]
+    slugger = reference.GithubSlugger()
+    wanted = [slugger.slug(text) for text in texts]
+    assert [h.anchor for h in headings("".join(f"## {t}\n" for t in texts))] == wanted
