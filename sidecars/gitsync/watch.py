@@ -57,9 +57,8 @@ class TreeWatch:
     def __init__(self) -> None:
         self._libc: ctypes.CDLL | None = None
         self._fd: int | None = None
-        self.blind = True
-        """No watch is in place: only the periodic check can see damage."""
         self.reason = ""
+        """Why no watch is in place (only the periodic check can see damage then)."""
 
     def follow(self, *directories: Path) -> bool:
         """Watch every directory under ``directories`` (not following symlinks) instead of
@@ -85,11 +84,10 @@ class TreeWatch:
                         continue
                     self.close()
                     return self._give_up(f"inotify_add_watch {dirpath}: {os.strerror(number)}")
-        self.blind = False
         return True
 
     def _give_up(self, reason: str) -> bool:
-        self.blind, self.reason = True, reason
+        self.reason = reason
         return False
 
     def changed(self) -> bool:
@@ -114,4 +112,3 @@ class TreeWatch:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
             self._fd = None
-        self.blind = True

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -68,19 +66,12 @@ class Injector(Helper[InjectorSettings]):
             "webhook listening",
             extra={"url": url, "helpers": sorted(decider.templates)},
         )
-        watchers = [
-            asyncio.create_task(reloader.watch(), name="injector.watch"),
-            asyncio.create_task(reloader.poll(), name="injector.poll"),
-        ]
+        ctx.spawn(reloader.watch(), name="injector.watch")
+        ctx.spawn(reloader.poll(), name="injector.poll")
         ctx.ready()
         try:
             await ctx.stopping.wait()
         finally:
-            for task in watchers:
-                task.cancel()
-            for task in watchers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await server.stop()
 
 

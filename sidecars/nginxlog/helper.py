@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -106,12 +104,13 @@ class NginxLog(Helper[NginxLogSettings]):
         written: dict[str, tuple[int, int, int]] = {}
         for follower in followers:
             follower.open_existing()
-        tasks = [
-            asyncio.create_task(f.follow(ctx.stopping, float(settings.poll_interval)))
-            for f in followers
-        ]
+        for f in followers:
+            ctx.spawn(
+                f.follow(ctx.stopping, float(settings.poll_interval)),
+                name=f"nginxlog.follow {f.feed.name}",
+            )
         if settings.config is not None:
-            tasks.append(asyncio.create_task(_watch_config(ctx, settings, reload, config_text)))
+            ctx.spawn(_watch_config(ctx, settings, reload, config_text), name="nginxlog.config")
         unready = _update_readiness(ctx, followers, listeners, "starting")
         last_checkpoint = last_report = last_expiry = time.monotonic()
         try:
@@ -119,9 +118,6 @@ class NginxLog(Helper[NginxLogSettings]):
                 unready = _update_readiness(ctx, followers, listeners, unready)
                 for feed in feeds:
                     feed.flush()
-                for task in tasks:
-                    if task.done() and task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
                 now = time.monotonic()
                 if settings.series_ttl and now - last_expiry >= 1.0:
                     fold()
@@ -137,11 +133,7 @@ class NginxLog(Helper[NginxLogSettings]):
                     _save(checkpoint, followers, ctx, written)
                     last_checkpoint = now
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await ctx.cancel_tasks()  # followers stop before their files close
             for listener in listeners:
                 await listener.stop()
             fold()

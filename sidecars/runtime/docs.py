@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .settings import SettingInfo, Settings, type_name
+from .toc import update_toc
 
 __all__ = ["markdown_table", "text_table", "update_readme"]
 
@@ -53,6 +54,7 @@ _BLOCK = re.compile(
 
 def update_readme(text: str, helpers: Mapping[str, Callable[[], type[Any]]]) -> str:
     """Replace every ``<!-- BEGIN settings NAME -->`` block with NAME's current table."""
+    text = update_toc(text)
 
     def render(match: re.Match[str]) -> str:
         loader = helpers.get(match["name"])

@@ -12,6 +12,7 @@ import pytest
 
 from sidecars.testing import HelperProcess
 
+from ..faults import fault_env
 from .harness import injector, new_pair, publish, small_templates
 from .kube import apply, names, patch_of, pod, review, validate
 
@@ -305,3 +306,15 @@ async def test_only_post_mutate_is_served(tmp_path: Path) -> None:
         async with session.post(hook.url + "/validate", data=b"{}", ssl=hook.ssl) as response:
             assert response.status == 404
             assert "/mutate" in await response.text()
+
+
+async def test_a_failing_file_watcher_ends_the_injector_with_exit_1(tmp_path: Path) -> None:
+    trigger = tmp_path / "fail-now"
+    faults = fault_env(tmp_path / "faults", "sidecars.injector.helper:_identities", trigger)
+    async with injector(tmp_path, faults, templates=small_templates()) as hook:
+        trigger.touch()
+        assert await hook.proc.wait() == 1
+        crashed = next(e for e in hook.proc.logs if e.get("task") == "injector.watch")
+        assert crashed["msg"] == "task injector.watch crashed"
+        assert "injected fault" in crashed["exc"]
+        assert hook.proc.logs[-1]["msg"] == "stopped because task injector.watch failed"

@@ -14,6 +14,7 @@ import pytest
 from sidecars.testing import HelperProcess
 from sidecars.testing import eventually as until
 
+from ..faults import fault_env
 from .conftest import DETAILED, JSON_LOG, REFERENCE, Nginx, eventually, total
 
 DIRECTIVE = f"log_format reference '{REFERENCE}';"
@@ -465,3 +466,18 @@ async def test_start_up_imports_only_what_the_configuration_uses(
     assert "sidecars.nginxlog.helper" in modules
     assert used <= modules
     assert not unused & modules
+
+
+async def test_a_failing_follower_ends_the_helper_with_exit_1(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("")
+    trigger = tmp_path / "fail-now"
+    faults = fault_env(tmp_path / "faults", "sidecars.nginxlog.files:FileFollower.poll", trigger)
+    settings = env(log, NGINXLOG_POLL_INTERVAL="50ms", **faults)
+    async with HelperProcess("nginxlog", settings) as helper:
+        await helper.wait_ready()
+        trigger.touch()
+        assert await helper.wait() == 1
+        crashed = next(e for e in helper.logs if e["msg"].startswith("task nginxlog.follow"))
+        assert "injected fault" in crashed["exc"]
+        assert helper.logs[-1]["msg"] == f"stopped because task {crashed['task']} failed"

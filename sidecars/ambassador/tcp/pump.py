@@ -46,7 +46,6 @@ class Pump:
         "poller",
         "send",
         "src",
-        "src_sock",
         "ticks",
     )
 
@@ -55,7 +54,6 @@ class Pump:
         self.poller = conn.poller
         self.src = src.fileno()
         self.dst = dst.fileno()
-        self.src_sock = src
         self.dst_sock = dst
         self.send: Callable[[bytes | memoryview], int] = dst.send
         self.copier = Copier(src, dst, conn.buf, self.copied)
