@@ -13,6 +13,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from ..runtime.metrics import shapes
 from .build import data_path, poller_kind
 from .stats import LATENCY_BUCKETS
 
@@ -28,6 +29,13 @@ class AmbassadorCollector(Collector):
         self.build = (data_path(), poller_kind())  # fixed for the life of the process
 
     def collect(self) -> Iterable[Metric]:
+        return self._families(self.listeners)
+
+    def describe(self) -> Iterable[Metric]:
+        """The families over no listener: every one is there, with no sample."""
+        return shapes(self._families(()))
+
+    def _families(self, listeners: Sequence[Listener]) -> list[Metric]:
         ln = ["listener"]
         build = GaugeMetricFamily(
             "ambassador_build_info",
@@ -112,7 +120,7 @@ class AmbassadorCollector(Collector):
             "Requests retried on another connection.",
             labels=["upstream"],
         )
-        for listener in self.listeners:
+        for listener in listeners:
             name = [listener.name]
             live_in = sum(c.bytes_in for c in listener.connections)
             live_out = sum(c.bytes_out for c in listener.connections)
@@ -153,6 +161,3 @@ class AmbassadorCollector(Collector):
             ep_conns, ep_active, ep_sent, ep_received, ep_healthy, ep_errors, ep_timeouts,
             ep_ejections, retries,
         ]  # fmt: skip
-
-    def describe(self) -> Iterable[Metric]:
-        return self.collect()

@@ -14,6 +14,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ..runtime.histogram import Histogram
+from ..runtime.metrics import shapes
 
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 SYNC_OUTCOMES = ("success", "noop", "error")
@@ -123,4 +124,5 @@ class GitSyncCollector(Collector):
         ]
 
     def describe(self) -> Iterable[Metric]:
-        return self.collect()
+        """The families over empty stats: the live ones stay untouched."""
+        return shapes(GitSyncCollector(GitSyncStats()).collect())

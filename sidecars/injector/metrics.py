@@ -13,6 +13,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ..runtime.histogram import Histogram
+from ..runtime.metrics import shapes
 
 __all__ = ["OUTCOMES", "InjectorCollector", "InjectorStats"]
 
@@ -87,4 +88,5 @@ class InjectorCollector(Collector):
         return [requests, injections, warnings, latency, expiry, reloads]
 
     def describe(self) -> Iterable[Metric]:
-        return self.collect()
+        """The families over empty stats: the live ones stay untouched."""
+        return shapes(InjectorCollector(InjectorStats()).collect())
