@@ -161,3 +161,8 @@ class AmbassadorCollector(Collector):
             ep_conns, ep_active, ep_sent, ep_received, ep_healthy, ep_errors, ep_timeouts,
             ep_ejections, retries,
         ]  # fmt: skip
+
+
+def described() -> list[Metric]:
+    """The families this helper exposes, for the README's generated list."""
+    return list(AmbassadorCollector(()).describe())

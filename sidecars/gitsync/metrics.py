@@ -126,3 +126,8 @@ class GitSyncCollector(Collector):
     def describe(self) -> Iterable[Metric]:
         """The families over empty stats: the live ones stay untouched."""
         return shapes(GitSyncCollector(GitSyncStats()).collect())
+
+
+def described() -> list[Metric]:
+    """The families this helper exposes, for the README's generated list."""
+    return list(GitSyncCollector(GitSyncStats()).describe())

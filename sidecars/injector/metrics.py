@@ -90,3 +90,8 @@ class InjectorCollector(Collector):
     def describe(self) -> Iterable[Metric]:
         """The families over empty stats: the live ones stay untouched."""
         return shapes(InjectorCollector(InjectorStats()).collect())
+
+
+def described() -> list[Metric]:
+    """The families this helper exposes, for the README's generated list."""
+    return list(InjectorCollector(InjectorStats()).describe())

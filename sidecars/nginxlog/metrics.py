@@ -22,7 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from ..runtime.metrics import shapes
-from .store import HIST_FIELDS, Series, Store
+from .store import HIST_FIELDS, SUM_FIELDS, Series, Store
 from .summary import OBJECTIVES, Window
 
 __all__ = ["InputStats", "NginxLogCollector", "StoreView"]
@@ -211,6 +211,18 @@ class NginxLogCollector(Collector):
         )
         expired.add_metric([], sum(v.store.expired for v in self.views))
         return [lines, read, too_long, rotations, series, folded, expired]
+
+
+def described() -> list[Metric]:
+    """The families of the default configuration (namespace ``nginx``, every field and
+    label a default log format feeds), for the README's generated list."""
+    from .settings import NginxLogSettings
+
+    defaults = NginxLogSettings.from_env({"NGINXLOG_FILES": "access.log"})
+    store = Store(("method", "status"), tuple(defaults.buckets), 1)
+    view = StoreView(store, defaults.namespace, frozenset((*SUM_FIELDS, *HIST_FIELDS)))
+    collector = NginxLogCollector([view], {}, lambda: None, defaults.exporter_names)
+    return list(collector.describe())
 
 
 def _add_summary(

@@ -40,3 +40,8 @@ class WaitForCollector(Collector):
     def describe(self) -> Iterable[Metric]:
         """The families over empty stats: the live ones stay untouched."""
         return shapes(WaitForCollector({}).collect())
+
+
+def described() -> list[Metric]:
+    """The families this helper exposes, for the README's generated list."""
+    return list(WaitForCollector({}).describe())
