@@ -15,7 +15,6 @@ from prometheus_client.registry import Collector
 
 from ..runtime.metrics import shapes
 from .build import data_path, poller_kind
-from .stats import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
     from .listener import Listener
@@ -136,13 +135,7 @@ class AmbassadorCollector(Collector):
             for code, count in sorted(stats.requests.items()):
                 requests.add_metric([listener.name, code], count)
             if listener.settings.mode == "http":
-                cumulative, total = [], 0
-                for bound, count in zip(
-                    (*map(str, LATENCY_BUCKETS), "+Inf"), stats.latency_buckets, strict=True
-                ):
-                    total += count
-                    cumulative.append((bound, total))
-                latency.add_metric(name, cumulative, stats.latency_sum)
+                latency.add_metric(name, stats.latency.buckets(), stats.latency.sum)
             now = listener.loop.time()
             for cluster in listener.clusters:
                 retries.add_metric([cluster.name], cluster.retries)
