@@ -19,7 +19,7 @@ usage: sidecars <helper> [--help | <command> ...]   run a helper, configured by 
                                                     (<helper>: a name, or package.module:Class)
        sidecars list                                 the helpers installed
        sidecars probe URL [--timeout 3s]              exit 0 if URL answers HTTP 2xx
-       sidecars docs [--check | --write] README.md    the settings tables of the README
+       sidecars docs [--check | --write] README.md    the README's contents, settings and metrics
        sidecars --version
 """
 
@@ -134,6 +134,6 @@ def _docs(argv: list[str]) -> int:
         path.write_text(wanted, encoding="utf-8")
         return 0
     if wanted != current:
-        print(f"{path}: settings tables are out of date; run: sidecars docs --write {path}")
+        print(f"{path}: generated parts are out of date; run: sidecars docs --write {path}")
         return 1
     return 0

@@ -1,4 +1,5 @@
-"""The README's settings tables are generated from the settings classes; they must not drift."""
+"""The README's settings tables and metric lists are generated from the settings classes and
+the collectors; they must not drift."""
 
 import re
 from pathlib import Path
@@ -71,3 +72,19 @@ def test_links_between_the_docs_land_on_files_and_headings() -> None:
                 if anchor not in anchors:
                     broken.append(f"{source.name}: {target}")
     assert broken == []
+
+
+def test_every_built_in_helper_has_a_generated_metric_list() -> None:
+    text = README.read_text(encoding="utf-8")
+    for name in BUILT_IN:
+        assert f"<!-- BEGIN metrics {name} -->" in text
+
+
+def test_a_stale_metric_list_is_rewritten_from_the_collector() -> None:
+    """A row edited by hand (a help text, a label dropped) does not survive a render."""
+    text = README.read_text(encoding="utf-8")
+    row = "| `gitsync_hook_runs_total` | counter | `hook`, `outcome` |"
+    assert row in text
+    stale = text.replace(row, "| `gitsync_hook_runs_total` | counter | `hook` |")
+    loaders = {name: ep.load for name, ep in discovery.available().items()}
+    assert update_readme(stale, loaders) == text

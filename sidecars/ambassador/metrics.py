@@ -13,8 +13,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from ..runtime.metrics import shapes
 from .build import data_path, poller_kind
-from .stats import LATENCY_BUCKETS
 
 if TYPE_CHECKING:
     from .listener import Listener
@@ -28,6 +28,13 @@ class AmbassadorCollector(Collector):
         self.build = (data_path(), poller_kind())  # fixed for the life of the process
 
     def collect(self) -> Iterable[Metric]:
+        return self._families(self.listeners)
+
+    def describe(self) -> Iterable[Metric]:
+        """The families over no listener: every one is there, with no sample."""
+        return shapes(self._families(()))
+
+    def _families(self, listeners: Sequence[Listener]) -> list[Metric]:
         ln = ["listener"]
         build = GaugeMetricFamily(
             "ambassador_build_info",
@@ -112,7 +119,7 @@ class AmbassadorCollector(Collector):
             "Requests retried on another connection.",
             labels=["upstream"],
         )
-        for listener in self.listeners:
+        for listener in listeners:
             name = [listener.name]
             live_in = sum(c.bytes_in for c in listener.connections)
             live_out = sum(c.bytes_out for c in listener.connections)
@@ -128,13 +135,7 @@ class AmbassadorCollector(Collector):
             for code, count in sorted(stats.requests.items()):
                 requests.add_metric([listener.name, code], count)
             if listener.settings.mode == "http":
-                cumulative, total = [], 0
-                for bound, count in zip(
-                    (*map(str, LATENCY_BUCKETS), "+Inf"), stats.latency_buckets, strict=True
-                ):
-                    total += count
-                    cumulative.append((bound, total))
-                latency.add_metric(name, cumulative, stats.latency_sum)
+                latency.add_metric(name, stats.latency.buckets(), stats.latency.sum)
             now = listener.loop.time()
             for cluster in listener.clusters:
                 retries.add_metric([cluster.name], cluster.retries)
@@ -154,5 +155,7 @@ class AmbassadorCollector(Collector):
             ep_ejections, retries,
         ]  # fmt: skip
 
-    def describe(self) -> Iterable[Metric]:
-        return self.collect()
+
+def described() -> list[Metric]:
+    """The families this helper exposes, for the README's generated list."""
+    return list(AmbassadorCollector(()).describe())

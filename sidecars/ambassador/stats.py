@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from ..runtime.histogram import Histogram
+
 __all__ = ["LATENCY_BUCKETS", "ListenerStats"]
 
 _CLASSES: Final = ("other", "1xx", "2xx", "3xx", "4xx", "5xx")
-LATENCY_BUCKETS: Final = (
+LATENCY_BUCKETS: tuple[float, ...] = (
     0.001,
     0.0025,
     0.005,
@@ -33,8 +35,7 @@ class ListenerStats:
         "bytes_out",
         "connect_failures",
         "connections",
-        "latency_buckets",
-        "latency_sum",
+        "latency",
         "refused",
         "requests",
         "timeouts",
@@ -48,16 +49,9 @@ class ListenerStats:
         self.refused = 0  # connections over AMBASSADOR_MAX_CONNECTIONS
         self.timeouts: dict[str, int] = {}
         self.requests: dict[str, int] = {}
-        self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
-        self.latency_sum = 0.0
+        self.latency = Histogram(LATENCY_BUCKETS)
 
     def observe(self, status: int, seconds: float) -> None:
         key = _CLASSES[status // 100] if 0 < status < 600 else "other"
         self.requests[key] = self.requests.get(key, 0) + 1
-        self.latency_sum += seconds
-        bucket = 0
-        for bound in LATENCY_BUCKETS:  # most requests stop at the first bounds
-            if seconds <= bound:
-                break
-            bucket += 1
-        self.latency_buckets[bucket] += 1
+        self.latency.observe(seconds)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,10 +9,12 @@ from dataclasses import dataclass, field
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
-    HistogramMetricFamily,
     Metric,
 )
 from prometheus_client.registry import Collector
+
+from ..runtime.histogram import Histogram
+from ..runtime.metrics import shapes
 
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 SYNC_OUTCOMES = ("success", "noop", "error")
@@ -24,8 +25,7 @@ REPAIR_REASONS = ("lost", "damaged")
 @dataclass(slots=True)
 class GitSyncStats:
     syncs: Counter[str] = field(default_factory=Counter)
-    duration_buckets: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
-    duration_sum: float = 0.0
+    durations: Histogram = field(default_factory=lambda: Histogram(BUCKETS))
     last_success: float = 0.0
     commit: str = ""
     consecutive_failures: int = 0
@@ -38,8 +38,7 @@ class GitSyncStats:
 
     def observe_sync(self, outcome: str, seconds: float) -> None:
         self.syncs[outcome] += 1
-        self.duration_buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
-        self.duration_sum += seconds
+        self.durations.observe(seconds)
 
 
 class GitSyncCollector(Collector):
@@ -55,15 +54,8 @@ class GitSyncCollector(Collector):
         )
         for outcome in SYNC_OUTCOMES:
             syncs.add_metric([outcome], s.syncs[outcome])
-        running, buckets = 0, []
-        for bound, count in zip((*BUCKETS, float("inf")), s.duration_buckets, strict=True):
-            running += count
-            buckets.append((_bound(bound), running))
-        duration = HistogramMetricFamily(
-            "gitsync_sync_duration_seconds",
-            "Time one sync took, poll to publish.",
-            buckets=buckets,
-            sum_value=s.duration_sum,
+        duration = s.durations.family(
+            "gitsync_sync_duration_seconds", "Time one sync took, poll to publish."
         )
         last = GaugeMetricFamily(
             "gitsync_last_success_timestamp_seconds",
@@ -132,8 +124,10 @@ class GitSyncCollector(Collector):
         ]
 
     def describe(self) -> Iterable[Metric]:
-        return self.collect()
+        """The families over empty stats: the live ones stay untouched."""
+        return shapes(GitSyncCollector(GitSyncStats()).collect())
 
 
-def _bound(value: float) -> str:
-    return "+Inf" if value == float("inf") else repr(value)
+def described() -> list[Metric]:
+    """The families this helper exposes, for the README's generated list."""
+    return list(GitSyncCollector(GitSyncStats()).describe())

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
-    HistogramMetricFamily,
     Metric,
 )
 from prometheus_client.registry import Collector
+
+from ..runtime.histogram import Histogram
+from ..runtime.metrics import shapes
 
 __all__ = ["OUTCOMES", "InjectorCollector", "InjectorStats"]
 
@@ -34,14 +35,12 @@ class InjectorStats:
     requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
     injections: dict[str, int] = field(default_factory=dict)
     warnings: int = 0
-    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
-    latency_sum: float = 0.0
+    latency: Histogram = field(default_factory=lambda: Histogram(BUCKETS))
     cert_expiry: float = 0.0
     reloads: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def observe(self, seconds: float) -> None:
-        self.latency_counts[bisect.bisect_left(BUCKETS, seconds)] += 1
-        self.latency_sum += seconds
+        self.latency.observe(seconds)
 
     def reloaded(self, what: str, ok: bool) -> None:
         key = (what, "success" if ok else "failure")
@@ -70,15 +69,10 @@ class InjectorCollector(Collector):
             "injector_admission_warnings", "Warnings returned to the API server's clients."
         )
         warnings.add_metric([], stats.warnings)
-        cumulative, buckets = 0, []
-        for bound, count in zip((*BUCKETS, float("inf")), stats.latency_counts, strict=True):
-            cumulative += count
-            buckets.append((_bound(bound), cumulative))
-        latency = HistogramMetricFamily(
+        latency = stats.latency.family(
             "injector_admission_duration_seconds",
             "Time from receiving a request to having its answer ready.",
         )
-        latency.add_metric([], buckets, stats.latency_sum)
         expiry = GaugeMetricFamily(
             "injector_tls_certificate_expiry_timestamp_seconds",
             "Unix time at which the serving certificate in use expires.",
@@ -94,8 +88,10 @@ class InjectorCollector(Collector):
         return [requests, injections, warnings, latency, expiry, reloads]
 
     def describe(self) -> Iterable[Metric]:
-        return self.collect()
+        """The families over empty stats: the live ones stay untouched."""
+        return shapes(InjectorCollector(InjectorStats()).collect())
 
 
-def _bound(value: float) -> str:
-    return "+Inf" if value == float("inf") else repr(value)
+def described() -> list[Metric]:
+    """The families this helper exposes, for the README's generated list."""
+    return list(InjectorCollector(InjectorStats()).describe())

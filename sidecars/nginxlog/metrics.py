@@ -16,11 +16,13 @@ from prometheus_client.core import (
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
+    SummaryMetricFamily,
     UnknownMetricFamily,
 )
 from prometheus_client.registry import Collector
 
-from .store import HIST_FIELDS, Series, Store
+from ..runtime.metrics import shapes
+from .store import HIST_FIELDS, SUM_FIELDS, Series, Store
 from .summary import OBJECTIVES, Window
 
 __all__ = ["InputStats", "NginxLogCollector", "StoreView"]
@@ -83,24 +85,32 @@ class NginxLogCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         self.fold()
+        return self._merged(live=True)
+
+    def describe(self) -> Iterable[Metric]:
+        """Every family the configuration can yield, read from the views alone (no fold, no
+        series): time histograms and summaries too, which ``collect`` leaves out until a
+        line has fed them."""
+        return shapes(self._merged(live=False))
+
+    def _merged(self, live: bool) -> list[Metric]:
         families: dict[str, Metric] = {}
         for view in self.views:
-            for family in self._families(view):
+            for family in self._families(view, live):
                 shared = families.get(family.name)
                 if shared is None:
                     families[family.name] = family
                 else:
                     shared.samples.extend(family.samples)
-        yield from families.values()
-        yield from self._own()
+        return [*families.values(), *self._own(self.inputs if live else {})]
 
-    def _families(self, view: StoreView) -> list[Metric]:
+    def _families(self, view: StoreView, live: bool) -> list[Metric]:
         store, names = view.store, list(view.store.labels)
         prefix = f"{view.prefix}_" if view.prefix else ""
         count = CounterMetricFamily(
             f"{prefix}http_response_count", "Amount of processed HTTP requests", labels=names
         )
-        items = list(store.series.items())
+        items = list(store.series.items()) if live else []
         other_names, other_items = names, items
         if view.counter_only:
             other_names, other_items = _without(names, items, view.counter_only)
@@ -126,8 +136,10 @@ class NginxLogCollector(Collector):
             for position, field_name in enumerate(HIST_FIELDS):
                 if field_name in view.fields:
                     name, text = _HISTOGRAMS[field_name]
-                    summary = Metric(f"{prefix}{name.removesuffix('_hist')}", text, "summary")
-                    summaries.append((position, summary))
+                    shape = SummaryMetricFamily(
+                        f"{prefix}{name.removesuffix('_hist')}", text, labels=other_names
+                    )
+                    summaries.append((position, shape))
         now = time.monotonic()
         bounds = [_le(b) for b in store.buckets] + ["+Inf"]
         for labels, series in items:
@@ -157,12 +169,12 @@ class NginxLogCollector(Collector):
         return [
             count,
             *(family for _, family in sums),
-            *(family for _, family in hists if family.samples),
-            *(family for _, family in summaries if family.samples),
+            *(family for _, family in hists if family.samples or not live),
+            *(family for _, family in summaries if family.samples or not live),
             errors,
         ]
 
-    def _own(self) -> Iterable[Metric]:
+    def _own(self, inputs: dict[str, InputStats]) -> list[Metric]:
         lines = CounterMetricFamily(
             "nginxlog_input_lines", "Log lines read, parsed or not.", labels=["input"]
         )
@@ -179,7 +191,7 @@ class NginxLogCollector(Collector):
             "Files found rotated (renamed away) or truncated (copytruncate) and reopened.",
             labels=["input"],
         )
-        for name, stats in self.inputs.items():
+        for name, stats in inputs.items():
             lines.add_metric([name], stats.lines)
             read.add_metric([name], stats.bytes)
             too_long.add_metric([name], stats.too_long)
@@ -200,8 +212,17 @@ class NginxLogCollector(Collector):
         expired.add_metric([], sum(v.store.expired for v in self.views))
         return [lines, read, too_long, rotations, series, folded, expired]
 
-    def describe(self) -> Iterable[Metric]:
-        return []
+
+def described() -> list[Metric]:
+    """The families of the default configuration (namespace ``nginx``, every field and
+    label a default log format feeds), for the README's generated list."""
+    from .settings import NginxLogSettings
+
+    defaults = NginxLogSettings.from_env({"NGINXLOG_FILES": "access.log"})
+    store = Store(("method", "status"), tuple(defaults.buckets), 1)
+    view = StoreView(store, defaults.namespace, frozenset((*SUM_FIELDS, *HIST_FIELDS)))
+    collector = NginxLogCollector([view], {}, lambda: None, defaults.exporter_names)
+    return list(collector.describe())
 
 
 def _add_summary(

@@ -1,16 +1,21 @@
-"""Render a settings class as the table ``--help`` prints and the README shows."""
+"""Render a settings class as the table ``--help`` prints and the README shows, and a
+helper's metric families as the README lists them."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .settings import SettingInfo, Settings, type_name
 from .toc import update_toc
 
-__all__ = ["markdown_table", "text_table", "update_readme"]
+if TYPE_CHECKING:
+    from prometheus_client.core import Metric
+
+__all__ = ["markdown_table", "metrics_table", "text_table", "update_metrics", "update_readme"]
 
 
 def _rows(settings: type[Settings]) -> list[tuple[str, str, str, str]]:
@@ -53,7 +58,8 @@ _BLOCK = re.compile(
 
 
 def update_readme(text: str, helpers: Mapping[str, Callable[[], type[Any]]]) -> str:
-    """Replace every ``<!-- BEGIN settings NAME -->`` block with NAME's current table."""
+    """Refresh every generated part: the contents, and each ``<!-- BEGIN settings NAME -->``
+    and ``<!-- BEGIN metrics NAME -->`` block from NAME's settings class and collector."""
     text = update_toc(text)
 
     def render(match: re.Match[str]) -> str:
@@ -62,4 +68,39 @@ def update_readme(text: str, helpers: Mapping[str, Callable[[], type[Any]]]) -> 
             return match[0]
         return match[1] + markdown_table(loader().settings_class) + "\n" + match[4]
 
-    return _BLOCK.sub(render, text)
+    return update_metrics(_BLOCK.sub(render, text), helpers)
+
+
+_METRICS_BLOCK = re.compile(
+    r"(<!-- BEGIN metrics (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- END metrics (?P=name) -->)",
+    re.DOTALL,
+)
+
+
+def metrics_table(families: Iterable[Metric]) -> str:
+    """One row a family, under the name a scrape shows (counters end in ``_total``)."""
+    from .metrics import label_names
+
+    lines = ["| Metric | Type | Labels | Description |", "| --- | --- | --- | --- |"]
+    for family in families:
+        name = f"{family.name}_total" if family.type == "counter" else family.name
+        labels = ", ".join(f"`{label}`" for label in label_names(family))
+        help_text = family.documentation.replace("|", "\\|")
+        kind = "untyped" if family.type == "unknown" else family.type  # as a scrape says
+        lines.append(f"| `{name}` | {kind} | {labels} | {help_text} |")
+    return "\n".join(lines)
+
+
+def update_metrics(text: str, helpers: Mapping[str, Callable[[], type[Any]]]) -> str:
+    """Replace every ``<!-- BEGIN metrics NAME -->`` block with the families NAME's
+    ``metrics`` module (beside its helper class) says through ``described()``."""
+
+    def render(match: re.Match[str]) -> str:
+        loader = helpers.get(match["name"])
+        if loader is None:
+            return match[0]
+        package = loader().__module__.rpartition(".")[0]
+        described = importlib.import_module(f"{package}.metrics").described
+        return match[1] + metrics_table(described()) + "\n" + match[4]
+
+    return _METRICS_BLOCK.sub(render, text)

@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 
 from .._version import __version__
 
-__all__ = ["HelperRegistry", "RuntimeCollector", "new_registry"]
+__all__ = ["HelperRegistry", "RuntimeCollector", "label_names", "new_registry", "shapes"]
 
 log = logging.getLogger("sidecars.runtime")
 
@@ -97,21 +97,37 @@ class RuntimeCollector(Collector):
         self.ctx = ctx
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
+        info, ready = self.describe()
+        info.add_metric([self.ctx.name, __version__, platform.python_version()], 1)
+        serving = self.ctx.is_ready and not self.ctx.draining
+        ready.add_metric([self.ctx.name], 1 if serving else 0)
+        return [info, ready]
+
+    def describe(self) -> list[GaugeMetricFamily]:
         info = GaugeMetricFamily(
             "sidecars_build_info",
             "Always 1; labels say which helper and version run.",
             labels=["helper", "version", "python"],
         )
-        info.add_metric([self.ctx.name, __version__, platform.python_version()], 1)
         ready = GaugeMetricFamily(
             "sidecars_ready", "1 while /readyz answers 200.", labels=["helper"]
         )
-        serving = self.ctx.is_ready and not self.ctx.draining
-        ready.add_metric([self.ctx.name], 1 if serving else 0)
         return [info, ready]
 
-    def describe(self) -> Iterable[GaugeMetricFamily]:
-        return self.collect()
+
+def shapes(families: Iterable[Metric]) -> list[Metric]:
+    """``families`` without their samples: what a ``describe()`` yields, so that it says the
+    names, types, help and label names ``collect()`` uses but no value."""
+    shaped = list(families)
+    for family in shaped:
+        family.samples = []
+    return shaped
+
+
+def label_names(family: Metric) -> tuple[str, ...]:
+    """The label names a family was declared with, samples or none (prometheus_client's
+    ``*MetricFamily`` classes keep them as given)."""
+    return tuple(getattr(family, "_labelnames", ()))
 
 
 def new_registry() -> HelperRegistry:

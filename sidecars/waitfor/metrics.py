@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ..runtime.metrics import shapes
 from .stats import TargetStats
 
 
@@ -37,4 +38,10 @@ class WaitForCollector(Collector):
         return [up, attempts, failures, waited]
 
     def describe(self) -> Iterable[Metric]:
-        return self.collect()
+        """The families over empty stats: the live ones stay untouched."""
+        return shapes(WaitForCollector({}).collect())
+
+
+def described() -> list[Metric]:
+    """The families this helper exposes, for the README's generated list."""
+    return list(WaitForCollector({}).describe())
