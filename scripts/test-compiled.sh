@@ -28,7 +28,7 @@ echo "test-compiled: $(basename "$wheel") in a fresh venv"
   "$(grep -o '"httptools>=[^"]*"' pyproject.toml | tr -d '"')" \
   "$(grep -o '"llhttp>=[^"]*"' pyproject.toml | tr -d '"')"
 mkdir "$work/tests"
-cp tests/__init__.py "$work/tests/"
+cp tests/__init__.py tests/promtool.py "$work/tests/"
 cp -R tests/ambassador "$work/tests/"
 mkdir "$work/tests/nginxlog"
 cp tests/nginxlog/__init__.py tests/nginxlog/test_tally_twins.py "$work/tests/nginxlog/"

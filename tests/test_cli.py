@@ -122,3 +122,18 @@ def test_the_built_in_shortcut_matches_the_entry_points() -> None:
 
     registered = {name: ep.value for name, ep in discovery.available().items()}
     assert {name: registered.get(name) for name in discovery.BUILT_IN} == discovery.BUILT_IN
+
+
+def test_a_built_in_settings_class_loads_without_its_helper() -> None:
+    """What the injector relies on to check a Pod's env without importing every helper."""
+    code = """
+import sys
+from sidecars.runtime import discovery
+for name in discovery.BUILT_IN:
+    settings = discovery.load_settings(name)
+    assert f"sidecars.{name}.helper" not in sys.modules, name
+    assert settings is discovery.load(name).settings_class, name
+    assert f"sidecars.{name}.helper" in sys.modules, name
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr

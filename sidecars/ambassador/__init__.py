@@ -1,6 +1,26 @@
-"""ambassador: the app talks to localhost, the ambassador brokers the connection outwards."""
+"""ambassador: the app talks to localhost, the ambassador brokers the connection outwards.
 
-from .helper import Ambassador
-from .settings import AmbassadorSettings
+Its names load on first use, so that the injector can read the settings class alone.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .helper import Ambassador
+    from .settings import AmbassadorSettings
 
 __all__ = ["Ambassador", "AmbassadorSettings"]
+
+_MODULES = {
+    "Ambassador": ".helper",
+    "AmbassadorSettings": ".settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_MODULES[name], __name__), name)

@@ -1,6 +1,26 @@
-"""gitsync: keep a directory in sync with a git repository, published by atomic symlink swap."""
+"""gitsync: keep a directory in sync with a git repository, published by atomic symlink swap.
 
-from .helper import GitSync
-from .settings import GitSyncSettings
+Its names load on first use, so that the injector can read the settings class alone.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .helper import GitSync
+    from .settings import GitSyncSettings
 
 __all__ = ["GitSync", "GitSyncSettings"]
+
+_MODULES = {
+    "GitSync": ".helper",
+    "GitSyncSettings": ".settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_MODULES[name], __name__), name)

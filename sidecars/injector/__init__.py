@@ -1,6 +1,26 @@
-"""injector: a mutating admission webhook that adds helpers to Pods (sidecar injector)."""
+"""injector: a mutating admission webhook that adds helpers to Pods (sidecar injector).
 
-from .helper import Injector
-from .settings import InjectorSettings
+Its names load on first use, so that the injector can read the settings class alone.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .helper import Injector
+    from .settings import InjectorSettings
 
 __all__ = ["Injector", "InjectorSettings"]
+
+_MODULES = {
+    "Injector": ".helper",
+    "InjectorSettings": ".settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_MODULES[name], __name__), name)

@@ -1,9 +1,10 @@
 """A helper's env checked by that helper's own ``Settings`` class, before the Pod exists.
 
 The messages are the ones the helper would print at start-up, so a typo in an annotation
-is caught at admission instead of as a crash-looping container. Each helper is imported
-through its ``sidecars.helpers`` entry point on first use only: importing all of them
-costs the injector more memory than everything else it does.
+is caught at admission instead of as a crash-looping container. Each settings class is
+imported on first use only, a built-in helper's without the helper itself (importing every
+helper costs the injector more memory than everything else it does); others come through
+their ``sidecars.helpers`` entry point.
 """
 
 from __future__ import annotations
@@ -43,10 +44,10 @@ class EnvCheck:
         installed helper matches it (a third-party image: nothing to check against)."""
         candidates = [template.helper] if template.helper else [template.name]
         candidates.append(template.name.split("-", 1)[0])
-        if self.registered is None:
-            self.registered = set(discovery.available())
         for name in candidates:
-            if name in self.registered:
+            if name not in discovery.BUILT_IN and self.registered is None:
+                self.registered = set(discovery.available())
+            if name in discovery.BUILT_IN or name in (self.registered or ()):
                 if name not in self.classes:
                     self.classes[name] = _load(name)
                 return self.classes[name]
@@ -97,7 +98,7 @@ class EnvCheck:
 
 def _load(name: str) -> type[Settings] | None:
     try:
-        return discovery.load(name).settings_class
+        return discovery.load_settings(name)
     except Exception as exc:
         log.warning("cannot load helper %s to check its settings: %s", name, exc)
         return None

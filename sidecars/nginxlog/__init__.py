@@ -1,6 +1,26 @@
-"""nginxlog: NGINX access logs to Prometheus metrics (adapter pattern)."""
+"""nginxlog: NGINX access logs to Prometheus metrics (adapter pattern).
 
-from .helper import NginxLog
-from .settings import NginxLogSettings
+Its names load on first use, so that the injector can read the settings class alone.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .helper import NginxLog
+    from .settings import NginxLogSettings
 
 __all__ = ["NginxLog", "NginxLogSettings"]
+
+_MODULES = {
+    "NginxLog": ".helper",
+    "NginxLogSettings": ".settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_MODULES[name], __name__), name)

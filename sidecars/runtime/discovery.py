@@ -12,11 +12,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .helper import Helper
+from .settings import Settings
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-__all__ = ["BUILT_IN", "GROUP", "available", "load"]
+__all__ = ["BUILT_IN", "GROUP", "available", "load", "load_settings"]
 
 GROUP = "sidecars.helpers"
 BUILT_IN = {
@@ -25,6 +26,13 @@ BUILT_IN = {
     "injector": "sidecars.injector:Injector",
     "nginxlog": "sidecars.nginxlog:NginxLog",
     "waitfor": "sidecars.waitfor:WaitFor",
+}
+_BUILT_IN_SETTINGS = {
+    "ambassador": "sidecars.ambassador.settings:AmbassadorSettings",
+    "gitsync": "sidecars.gitsync.settings:GitSyncSettings",
+    "injector": "sidecars.injector.settings:InjectorSettings",
+    "nginxlog": "sidecars.nginxlog.settings:NginxLogSettings",
+    "waitfor": "sidecars.waitfor.settings:WaitForSettings",
 }
 
 
@@ -63,3 +71,15 @@ def load(name: str) -> type[Helper[Any]]:
     if not (isinstance(helper, type) and issubclass(helper, Helper)):
         raise TypeError(f"{name!r} is not a Helper subclass")
     return helper
+
+
+def load_settings(name: str) -> type[Settings]:
+    """The settings class of the helper registered as ``name``. A built-in helper's comes
+    from its settings module alone: the injector checks Pods against every helper's
+    settings, and their implementations would cost it megabytes."""
+    target = _BUILT_IN_SETTINGS.get(name)
+    if target is None:
+        return load(name).settings_class
+    module, _, attr = target.partition(":")
+    settings: type[Settings] = getattr(import_module(module), attr)
+    return settings

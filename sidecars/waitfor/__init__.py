@@ -1,7 +1,28 @@
-"""waitfor: block until dependencies answer (init-container pattern)."""
+"""waitfor: block until dependencies answer (init-container pattern).
 
-from .helper import WaitFor
-from .settings import WaitForSettings
-from .targets import Target
+Its names load on first use, so that the injector can read the settings class alone.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .helper import WaitFor
+    from .settings import WaitForSettings
+    from .targets import Target
 
 __all__ = ["Target", "WaitFor", "WaitForSettings"]
+
+_MODULES = {
+    "Target": ".targets",
+    "WaitFor": ".helper",
+    "WaitForSettings": ".settings",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_MODULES[name], __name__), name)
