@@ -73,7 +73,7 @@ class Listener:
         if s.listen_tls_cert_file is not None and s.listen_tls_key_file is not None:
             self.tls = ServerTLS(s.listen_tls_cert_file, s.listen_tls_key_file, log)
         self._tasks: list[asyncio.Task[None]] = []
-        self.buf = bytearray(COPY_BUFFER)  # one loop, one read at a time: shared by all
+        self.buf = bytearray()  # tcp mode's copy buffer, made at the first accept
         self.raw = s.mode == "tcp" and self.tls is None and self.cluster.ssl is None
         self.sock: socket.socket | None = None
         self.poller: Poller | None = None
@@ -126,6 +126,9 @@ class Listener:
         instead of spinning on a listening socket that stays readable."""
         sock = self.sock
         assert sock is not None
+        if not self.buf:
+            # one loop, one read at a time: shared by all; 256 KiB an idle Pod need not hold
+            self.buf = bytearray(COPY_BUFFER)
         family = int(sock.family)
         for _ in range(_ACCEPT_BATCH):
             if len(self.connections) >= self.settings.max_connections:
