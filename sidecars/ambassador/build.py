@@ -3,7 +3,7 @@ performance bug nobody would otherwise see."""
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 
 from .tcp import poller
 
@@ -17,11 +17,16 @@ COMPILED_MODULES = (
 
 
 def interpreted_modules() -> list[str]:
-    """The data path's modules that run from their ``.py`` source."""
+    """The data path's modules that run from their ``.py`` source.
+
+    Asks the import system where each module would load from rather than importing it:
+    a tcp listener has no use for the http exchange, and importing it only to look at its
+    file would keep its code in every Pod's memory.
+    """
     found = []
     for name in COMPILED_MODULES:
-        module = importlib.import_module(f"{__package__}.{name}")
-        if (module.__file__ or "").endswith(".py"):
+        spec = importlib.util.find_spec(f"{__package__}.{name}")
+        if spec is None or (spec.origin or "").endswith(".py"):
             found.append(name)
     return found
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import resource
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from sidecars import ConfigError, Helper, HelperContext, Request, Response
 
 from .build import data_path, interpreted_modules, poller_kind
 from .config import load_listeners
 from .listener import Listener
-from .metrics import AmbassadorCollector
 from .settings import AmbassadorSettings
 from .tcp.client import TcpClient
+
+if TYPE_CHECKING:
+    from prometheus_client.registry import Collector
 
 __all__ = ["Ambassador"]
 
@@ -29,7 +32,7 @@ class Ambassador(Helper[AmbassadorSettings]):
         _raise_file_limit(ctx)
         _log_data_path(ctx)
         listeners = [Listener(config, ctx.log) for config in load_listeners(settings)]
-        ctx.registry.register(AmbassadorCollector(listeners))
+        ctx.add_collector(lambda: _collector(listeners))
 
         async def quit_handler(request: Request) -> Response:
             ctx.shutdown("quitquitquit")
@@ -73,6 +76,14 @@ def _log_data_path(ctx: HelperContext[AmbassadorSettings]) -> None:
         )
     else:
         ctx.log.info("data path", extra=extra)
+
+
+def _collector(listeners: Sequence[Listener]) -> Collector:
+    """Made at the first scrape, so that prometheus_client (5 MB) loads only once it is
+    needed: an idle ambassador nobody scrapes yet does not carry it."""
+    from .metrics import AmbassadorCollector
+
+    return AmbassadorCollector(listeners)
 
 
 def _factory(listener: Listener) -> Callable[[], object]:

@@ -8,19 +8,23 @@ import errno
 import logging
 import socket
 from collections.abc import Callable
-from typing import cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from .config import ListenerConfig
 from .connection import Connection
-from .http.headers import HeaderRules
 from .stats import ListenerStats
 from .tcp.poller import Poller
 from .tcp.pump import COPY_BUFFER
 from .tcp.raw import RawConnection
-from .tcp.tlsstream import TlsStream, open_tls
-from .tls import ServerTLS
 from .upstream.cluster import Cluster
 from .upstream.endpoint import Endpoint
+
+if TYPE_CHECKING:
+    import ssl
+
+    from .http.headers import HeaderRules
+    from .tcp.tlsstream import TlsStream
+    from .tls import ServerTLS
 
 __all__ = ["Listener"]
 
@@ -28,6 +32,8 @@ _MAX_SWEEP = 5.0
 _MIN_SWEEP = 0.05
 _ACCEPT_BATCH = 64
 _ACCEPT_PAUSE = 0.1
+
+P = TypeVar("P")
 
 
 class Listener:
@@ -41,7 +47,7 @@ class Listener:
         self.loop = asyncio.get_running_loop()
         self.stats = ListenerStats()
         self.cluster = Cluster(
-            config.name, config.settings, config.targets, log, connect_tls=open_tls
+            config.name, config.settings, config.targets, log, connect_tls=_open_tls
         )
         self.routes = [
             (
@@ -52,17 +58,19 @@ class Listener:
                     route.settings,
                     route.targets,
                     log,
-                    connect_tls=open_tls,
+                    connect_tls=_open_tls,
                 ),
             )
             for route in config.routes
         ]
         # http mode's header rules, per upstream group (upstream/ knows no HTTP)
-        self.header_rules: dict[Cluster, HeaderRules] = (
-            {cluster: HeaderRules(cluster.settings) for cluster in self.clusters}
-            if config.settings.mode == "http"
-            else {}
-        )
+        self.header_rules: dict[Cluster, HeaderRules] = {}
+        if config.settings.mode == "http":
+            from .http.headers import HeaderRules  # http/ loads for http listeners only
+
+            self.header_rules = {
+                cluster: HeaderRules(cluster.settings) for cluster in self.clusters
+            }
         self.connections: set[Connection] = set()
         self.draining = False
         for cluster in self.clusters:
@@ -71,9 +79,11 @@ class Listener:
         self.tls: ServerTLS | None = None
         s = self.settings
         if s.listen_tls_cert_file is not None and s.listen_tls_key_file is not None:
+            from .tls import ServerTLS
+
             self.tls = ServerTLS(s.listen_tls_cert_file, s.listen_tls_key_file, log)
         self._tasks: list[asyncio.Task[None]] = []
-        self.buf = bytearray(COPY_BUFFER)  # one loop, one read at a time: shared by all
+        self.buf = bytearray()  # tcp mode's copy buffer, made at the first accept
         self.raw = s.mode == "tcp" and self.tls is None and self.cluster.ssl is None
         self.sock: socket.socket | None = None
         self.poller: Poller | None = None
@@ -126,6 +136,9 @@ class Listener:
         instead of spinning on a listening socket that stays readable."""
         sock = self.sock
         assert sock is not None
+        if not self.buf:
+            # one loop, one read at a time: shared by all; 256 KiB an idle Pod need not hold
+            self.buf = bytearray(COPY_BUFFER)
         family = int(sock.family)
         for _ in range(_ACCEPT_BATCH):
             if len(self.connections) >= self.settings.max_connections:
@@ -255,7 +268,23 @@ class Listener:
 def _terminating(tls: ServerTLS, app: Callable[[], object]) -> Callable[[], object]:
     """TLS first, then the mode's protocol; the context is read per connection, so a
     reloaded certificate serves the next handshake."""
+    from .tcp.tlsstream import TlsStream
+
     return lambda: TlsStream(tls.context, True, app_factory=app)
+
+
+async def _open_tls(
+    factory: Callable[[], P],
+    host: str,
+    port: int,
+    context: ssl.SSLContext,
+    server_hostname: str | None,
+) -> tuple[TlsStream, P]:
+    """``tcp.tlsstream.open_tls``, loaded by the first TLS connection to an upstream:
+    a listener without upstream TLS never needs it."""
+    from .tcp.tlsstream import open_tls
+
+    return await open_tls(factory, host, port, context, server_hostname)
 
 
 def _close_idle(endpoint: Endpoint) -> None:

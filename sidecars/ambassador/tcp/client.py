@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 from ..upstream.cluster import ConnectFailed, set_socket_options
 from ..upstream.endpoint import Endpoint
-from .proxyproto import proxy_header
 
 if TYPE_CHECKING:
     from ..listener import Listener
@@ -141,6 +140,8 @@ class TcpClient(asyncio.Protocol):
         endpoint.total += 1
         version = listener.settings.proxy_protocol
         if version != "off":
+            from .proxyproto import proxy_header  # loads with the PROXY protocol only
+
             upstream.write(proxy_header(version, peer, self.transport.get_extra_info("sockname")))
         if self.pending:
             upstream.write(b"".join(self.pending))

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from ..upstream.endpoint import Endpoint
 from .client import past_limits
-from .proxyproto import proxy_header
 from .pump import Pump
 
 if TYPE_CHECKING:
@@ -166,6 +165,8 @@ class RawConnection:
             self.listener.cluster.succeeded(endpoint)
         version = self.listener.settings.proxy_protocol
         if version != "off":
+            from .proxyproto import proxy_header  # loads with the PROXY protocol only
+
             header = proxy_header(version, self.peer, self.client.getsockname())
             try:
                 upstream.send(header)

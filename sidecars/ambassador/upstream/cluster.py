@@ -13,11 +13,8 @@ from typing import Final, Protocol, TypeVar, cast
 
 from ..config import Target
 from ..settings import AmbassadorSettings
-from ..tls import client_context
 from .balancer import make_balancer
-from .dns import resolve
 from .endpoint import Endpoint
-from .health import probe
 
 __all__ = ["Cluster", "ConnectFailed", "TlsConnect", "set_socket_options"]
 
@@ -65,7 +62,11 @@ class Cluster:
         self.endpoints: list[Endpoint] = []
         self.balancer = make_balancer(settings.lb)
         self.hashed = settings.lb == "ketama"
-        self.ssl: ssl.SSLContext | None = client_context(settings) if settings.tls else None
+        self.ssl: ssl.SSLContext | None = None
+        if settings.tls:
+            from ..tls import client_context  # TLS settings load only where TLS is used
+
+            self.ssl = client_context(settings)
         self.retries = 0
         self.requests = 0  # each request adds ``retry_budget`` to the retry tokens
         self.retry_tokens = _BURST
@@ -94,6 +95,11 @@ class Cluster:
 
     async def _refresh(self, target: Target) -> float:
         s = self.settings
+        if not target.is_name:  # an address: no DNS client to load
+            self._apply(target, [(target.host, target.port, target.host)])
+            return float(s.dns_min_ttl)
+        from .dns import resolve
+
         try:
             entries, ttl = await resolve(target, s.dns_server)
         except (OSError, UnicodeError) as exc:
@@ -250,6 +256,8 @@ class Cluster:
             await asyncio.sleep(float(self.settings.health_check_interval))
 
     async def _check(self, endpoint: Endpoint) -> None:
+        from .health import probe  # loads with active checks only
+
         ok = await probe(endpoint, self.settings, self.ssl, self._server_name(endpoint))
         if ok != endpoint.healthy:
             self.log.warning(
