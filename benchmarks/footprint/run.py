@@ -3,7 +3,8 @@
 Each helper starts the way a container starts it (``python -m sidecars <helper>``) with its
 smallest working configuration and local peers only (``tests/footprint.py``):
 
-- idle RSS: ``VmRSS`` one second after ``/readyz`` first answers 200;
+- idle RSS: ``VmRSS`` after ``/readyz`` first answers 200, a second, one scrape of
+  ``/metrics`` (as Prometheus would make at once), and another second;
 - start: wall time from exec to that first 200 (polled every 5 ms);
 - waitfor, a one-shot: exec to exit 0 on a live tcp target, its CPU-seconds (user + system,
   from ``wait4``) and its peak RSS.
@@ -63,6 +64,18 @@ def _vmrss_kib(pid: int) -> int:
     raise LookupError("VmRSS")
 
 
+def _scrape(port: int) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/metrics")
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"/metrics answered {response.status}")
+    finally:
+        connection.close()
+
+
 def _ready(port: int) -> bool:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
     try:
@@ -112,6 +125,8 @@ def long_running(helper: str, env: dict[str, str], workdir: Path) -> dict[str, f
                     raise RuntimeError(f"{helper} did not become ready: {stderr.decode()}")
                 time.sleep(0.005)
             start_s = time.perf_counter() - started
+            time.sleep(1.0)
+            _scrape(admin)
             time.sleep(1.0)
             rss = _vmrss_kib(process.pid)
             process.send_signal(signal.SIGTERM)

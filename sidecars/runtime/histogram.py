@@ -2,7 +2,8 @@
 
 ``prometheus_client.Histogram`` takes a lock and walks its buckets through value objects on
 every ``observe()``; a helper runs on one event loop, so it needs neither. This one is a list
-of counts and a sum: ``observe()`` is a bisect and two additions.
+of counts and a sum: ``observe()`` is a bisect and two additions. prometheus_client loads at
+the first scrape, not with the helper's stats.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from prometheus_client.core import HistogramMetricFamily
-from prometheus_client.utils import floatToGoString
+if TYPE_CHECKING:
+    from prometheus_client.core import HistogramMetricFamily
 
 __all__ = ["DEFAULT_BUCKETS", "Histogram", "LabelledHistograms"]
 
@@ -43,6 +45,8 @@ class Histogram:
 
     def buckets(self) -> list[tuple[str, float]]:
         """Cumulative ``(le, count)`` pairs ending with ``+Inf``, as exposition wants them."""
+        from prometheus_client.utils import floatToGoString
+
         pairs, total = [], 0
         labels = (*map(floatToGoString, self.bounds), "+Inf")
         for bound, count in zip(labels, self.counts, strict=True):
@@ -52,6 +56,8 @@ class Histogram:
 
     def family(self, name: str, documentation: str, unit: str = "") -> HistogramMetricFamily:
         """This histogram alone as a family (no labels)."""
+        from prometheus_client.core import HistogramMetricFamily
+
         family = HistogramMetricFamily(name, documentation, unit=unit)
         family.add_metric([], self.buckets(), self.sum)
         return family
@@ -76,6 +82,8 @@ class LabelledHistograms:
         return histogram
 
     def family(self, name: str, documentation: str, unit: str = "") -> HistogramMetricFamily:
+        from prometheus_client.core import HistogramMetricFamily
+
         family = HistogramMetricFamily(name, documentation, labels=self.labelnames, unit=unit)
         for values, histogram in self.by_labels.items():
             family.add_metric(list(values), histogram.buckets(), histogram.sum)

@@ -146,7 +146,14 @@ class HttpServer:
 
 
 def _family(host: str) -> socket.AddressFamily:
-    """The family of a literal address; names resolve to IPv4, as the loop did first."""
+    """The family of a literal address, read without ``getaddrinfo``: it loads the idna codec
+    (half a MiB in every helper); names resolve to IPv4, as the loop did first."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        return family
     infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     return infos[0][0] if infos else socket.AF_INET
 
