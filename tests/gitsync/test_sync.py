@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sidecars.testing import HelperProcess
 
-from .support import GitDaemon, Upstream, base_env, git, metric, published, until
+from .support import GitDaemon, Upstream, base_env, git, metric, one_shot, published, until
 
 
 async def test_new_commit_is_published_and_idle_polls_only_ask_the_remote(
@@ -128,3 +128,19 @@ async def test_ref_head_means_the_remote_head(tmp_path: Path, upstream: Upstream
         head = upstream.commit({"README": "v2\n"})
         upstream.push()
         await until(lambda: published(root) == head, what="the next commit of HEAD")
+
+
+def test_git_daemon_is_spoken_to_in_protocol_v0_unless_configured(
+    tmp_path: Path, daemon: GitDaemon, upstream: Upstream
+) -> None:
+    """git daemon answers each v2 request only after the client's delayed ACK (about
+    40 ms, twice a fetch); v0 has one request. A user's GITSYNC_GIT_CONFIG still wins."""
+    for name, extra in (("default", {}), ("configured", {"git_config": "protocol.version:2"})):
+        trace = tmp_path / f"{name}.trace"
+        env = {**base_env(tmp_path / name, daemon.url(upstream), **extra)}
+        done = one_shot({**env, "GIT_TRACE_PACKET": str(trace)})
+        assert done.returncode == 0, done.stderr
+        assert published(tmp_path / name) == upstream.head()
+        spoken = trace.read_text()
+        assert "fetch< " in spoken
+        assert ("version 2" in spoken) == (name == "configured")
