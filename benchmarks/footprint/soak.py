@@ -12,7 +12,8 @@ a small realistic configuration and local peers only, and get steady, light work
 - gitsync polling a local repository (``file://``) every 10 s, a commit every 30 s and a
   ``POST /sync`` trigger every 90 s;
 - injector answering AdmissionReviews over HTTPS (a Deployment's Pod opting into three
-  helpers), on keep-alive connections renewed now and then;
+  helpers; each review a new uid, one of 20 namespaces and a repository annotation never seen
+  before), on keep-alive connections renewed every 20 reviews;
 - ``/metrics`` of every helper scraped every 15 s, as Prometheus would.
 
 ``VmRSS`` of each helper is read from ``/proc`` every ``--sample`` seconds. Reported per helper:
@@ -87,7 +88,6 @@ class Targets:
     nginx: int
     repo: Path
     ca: str
-    review: bytes
 
 
 @dataclass
@@ -261,7 +261,6 @@ def configure(workdir: Path, ports: dict[str, int]) -> tuple[list[Helper], Targe
         nginx=ports["nginx"],
         repo=repo,
         ca=ca.decode(),
-        review=json.dumps(review(pod("deployment"))).encode(),
     )
     return helpers, targets
 
@@ -333,23 +332,36 @@ def curl_batch(port: int, work: Work, key: str, repeat: int = 4) -> Callable[[],
     return job
 
 
-def admissions(port: int, ca: str, body: bytes, work: Work) -> Callable[[], None]:
+def varied_review(n: int) -> bytes:
+    """The n-th AdmissionReview: a new uid, one of 20 namespaces, a repository never seen before."""
+    obj = pod("deployment")
+    obj["metadata"]["namespace"] = f"team-{n % 20}"
+    annotations = obj["metadata"]["annotations"]
+    annotations["sidecars.io/gitsync.GITSYNC_REPO"] = f"https://git.example.internal/site-{n}.git"
+    return json.dumps(review(obj)).encode()
+
+
+def admissions(port: int, ca: str, work: Work) -> Callable[[], None]:
     context = ssl.create_default_context(cadata=ca)
-    state: dict[str, object] = {"uses": 0, "connection": None}
+    state: dict[str, http.client.HTTPSConnection] = {}
+    sent = [0]
 
     def job() -> None:
+        if sent[0] % 20 == 0:
+            if "connection" in state:
+                state["connection"].close()
+            state["connection"] = http.client.HTTPSConnection(
+                "127.0.0.1", port, context=context, timeout=10
+            )
         connection = state["connection"]
-        if not isinstance(connection, http.client.HTTPSConnection) or state["uses"] == 20:
-            if isinstance(connection, http.client.HTTPSConnection):
-                connection.close()
-            connection = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
-            state.update(connection=connection, uses=0)
-        state["uses"] = int(str(state["uses"])) + 1
+        body = varied_review(sent[0])
+        sent[0] += 1
         headers = {"Content-Type": "application/json"}
         connection.request("POST", "/mutate", body=body, headers=headers)
         response = connection.getresponse()
         answer = json.loads(response.read())
         ok = response.status == 200 and answer["response"]["allowed"] is True
+        ok = ok and "patch" in answer["response"]
         work.add("injector admissions", ok=int(ok), failed=int(not ok))
 
     return job
@@ -466,7 +478,7 @@ def soak(minutes: float, interval: float, workdir: Path) -> dict[str, object]:
                     "ambassador http",
                 ),
                 (5.0, curl_batch(targets.nginx, work, "nginx direct requests", 1), "nginx direct"),
-                (0.5, admissions(targets.injector, targets.ca, targets.review, work), "injector"),
+                (0.5, admissions(targets.injector, targets.ca, work), "injector"),
                 (30.0, commits(targets.repo, work), "gitsync commits"),
                 (90.0, trigger(by_name["gitsync"].admin, work), "gitsync triggers"),
                 (15.0, scrape(helpers, work), "scrapes"),
