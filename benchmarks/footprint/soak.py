@@ -46,15 +46,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import yaml  # noqa: E402
-from injector.kube import pod, review  # noqa: E402
 from run import _ready, _vmrss_kib, floor  # noqa: E402
 
 from sidecars.injector.certs import issue  # noqa: E402
 from tests.footprint import base_env, free_port  # noqa: E402
+from tests.injector.kube import pod, review  # noqa: E402
 
 FLOOR = "import asyncio, uvloop, prometheus_client, h11"
 TOKEN = "soak-trigger-token"
@@ -522,6 +521,7 @@ def soak(minutes: float, interval: float, workdir: Path) -> dict[str, object]:
             "peak_mib": max(k for _, k in helper.samples) / 1024,
             "growth_mib": helper.samples[-1][1] / 1024 - rss_at(helper, first),
             "slope_mib_per_10min": slope_mib_per_10min(later),
+            "samples": helper.samples,
         }
     return {
         "date": time.strftime("%Y-%m-%d"),
