@@ -5,7 +5,6 @@ Its names load on first use, so that the injector can read the settings class al
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,12 +14,14 @@ if TYPE_CHECKING:
 __all__ = ["GitSync", "GitSyncSettings"]
 
 _MODULES = {
-    "GitSync": ".helper",
-    "GitSyncSettings": ".settings",
+    "GitSync": "helper",
+    "GitSyncSettings": "settings",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name not in _MODULES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(_MODULES[name], __name__), name)
+    # the import statement's own path, so that ``-X importtime`` reports the module
+    module = __import__(_MODULES[name], globals(), fromlist=[name], level=1)
+    return getattr(module, name)
