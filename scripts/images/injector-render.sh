@@ -32,6 +32,7 @@ fail() {
 }
 cleanup() {
   [ -f "$work/kube.yaml" ] && podman kube play --down "$work/kube.yaml" >/dev/null 2>&1 || true
+  podman volume rm -f "$name-nginx" >/dev/null 2>&1 || true # the ConfigMap's; --down keeps it
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -95,8 +96,15 @@ web_port=$(free_port) gitsync_port=$(free_port)
   "$work/rendered.yaml" >"$work/kube.yaml" || fail "adapting the rendered app"
 chmod 0777 "$work"/volumes/* # an emptyDir is world-writable; the helpers run as 65532
 
+podman volume rm -f "$name-nginx" >/dev/null 2>&1 || true
 t0=$(date +%s)
-out=$(podman kube play "$work/kube.yaml" 2>&1) || fail "podman kube play: $out"
+# podman 4.3 now and then loses the pod it is creating ("does not exist in database"):
+# one more try after tearing down what the first left.
+if ! out=$(podman kube play "$work/kube.yaml" 2>&1); then
+  echo "injector-render: podman kube play failed, once more: $out"
+  podman kube play --down "$work/kube.yaml" >/dev/null 2>&1 || true
+  out=$(podman kube play "$work/kube.yaml" 2>&1) || fail "podman kube play: $out"
+fi
 ready=
 for _ in $(seq 1 60); do
   if curl -fsS --max-time 5 "http://127.0.0.1:$gitsync_port/readyz" >/dev/null 2>&1; then
