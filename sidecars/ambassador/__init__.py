@@ -5,7 +5,9 @@ Its names load on first use, so that the injector can read the settings class al
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sidecars.runtime.discovery import lazy_names
 
 if TYPE_CHECKING:
     from .helper import Ambassador
@@ -13,15 +15,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Ambassador", "AmbassadorSettings"]
 
-_MODULES = {
-    "Ambassador": "helper",
-    "AmbassadorSettings": "settings",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    # the import statement's own path, so that ``-X importtime`` reports the module
-    module = __import__(_MODULES[name], globals(), fromlist=[name], level=1)
-    return getattr(module, name)
+__getattr__ = lazy_names(
+    __name__,
+    {
+        "Ambassador": "helper",
+        "AmbassadorSettings": "settings",
+    },
+)

@@ -8,6 +8,7 @@ same targets as ``pyproject.toml``, and a test keeps the two equal.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ from .settings import Settings
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-__all__ = ["BUILT_IN", "GROUP", "available", "load", "load_settings"]
+__all__ = ["BUILT_IN", "GROUP", "available", "lazy_names", "load", "load_settings"]
 
 GROUP = "sidecars.helpers"
 BUILT_IN = {
@@ -83,3 +84,16 @@ def load_settings(name: str) -> type[Settings]:
     module, _, attr = target.partition(":")
     settings: type[Settings] = getattr(import_module(module), attr)
     return settings
+
+
+def lazy_names(package: str, modules: Mapping[str, str]) -> Callable[[str], Any]:
+    """A package's ``__getattr__`` that imports each name's module (``modules``: name ->
+    submodule) on first use, so that a helper's settings load without the helper."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in modules:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        # the import statement's own path, so that ``-X importtime`` reports the module
+        return getattr(__import__(f"{package}.{modules[name]}", fromlist=[name]), name)
+
+    return __getattr__
