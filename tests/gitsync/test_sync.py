@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
+
+import pytest
 
 from sidecars.testing import HelperProcess
 
@@ -144,3 +149,45 @@ def test_git_daemon_is_spoken_to_in_protocol_v0_unless_configured(
         spoken = trace.read_text()
         assert "fetch< " in spoken
         assert ("version 2" in spoken) == (name == "configured")
+
+
+_MEASURING_GIT = """#!{python}
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv({git!r}, ["git", *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+with open({log!r}, "a") as log:
+    log.write(f"{{usage.ru_maxrss}} {{sys.argv[1]}}\\n")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.parametrize("git_config", ["", "core.packedGitWindowSize:1g,core.packedGitLimit:8g"])
+def test_a_checkout_does_not_keep_the_whole_pack_resident(
+    tmp_path: Path, daemon: GitDaemon, upstream: Upstream, git_config: str
+) -> None:
+    """git maps a pack in windows of 1 GiB and keeps them: a checkout of 40 MB would hold
+    40 MB resident beside the helper, in a container with a memory limit. The second case
+    sets git's defaults back, to show that the measure sees the difference."""
+    for number in range(160):  # more objects than fetch.unpackLimit, so they stay a pack
+        (upstream.work / f"blob{number:03}.bin").write_bytes(os.urandom(2**18))
+    head = upstream.commit({}, "40 MB that do not compress")
+    upstream.push()
+    # each git is started by a small wrapper that reports the git's own peak RSS (a process
+    # forked from the helper would start with the helper's pages counted)
+    wrapper, log = tmp_path / "bin" / "git", tmp_path / "peaks"
+    wrapper.parent.mkdir()
+    git_path = shutil.which("git")
+    assert git_path is not None
+    wrapper.write_text(_MEASURING_GIT.format(python=sys.executable, git=git_path, log=str(log)))
+    wrapper.chmod(0o755)
+    root = tmp_path / "root"
+    env = base_env(root, daemon.url(upstream), git_config=git_config)
+    done = one_shot({**env, "PATH": f"{wrapper.parent}:{os.environ['PATH']}"})
+    assert done.returncode == 0, done.stderr
+    assert published(root) == head
+    peaks = {line.split()[1]: int(line.split()[0]) for line in log.read_text().splitlines()}
+    assert "read-tree" in peaks
+    # in KiB; the wrapper itself is about 10 MB
+    assert (max(peaks.values()) < 30 * 1024) == (not git_config), peaks
