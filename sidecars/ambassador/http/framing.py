@@ -537,7 +537,9 @@ def _target(head: Head) -> None:
     it: origin-form, absolute-form (whose authority is the Host), authority-form for
     CONNECT, asterisk-form for OPTIONS. An HTTP/1.1 request must name its Host."""
     method, target = head.first[0], head.first[1]
-    if b"#" in target:
+    # not ``b"#" in target``: bytes' ``in`` tries the operand as an int first, and raises and
+    # clears a TypeError on every request
+    if target.find(b"#") >= 0:
         raise BadMessage("a fragment in the request target")
     if method == b"CONNECT":
         if _AUTHORITY.fullmatch(target) is None:
@@ -644,7 +646,7 @@ class Chunked:
             line = self.line + data[pos:end] if self.line else data[pos:end]
             self.line = b""
             pos = end + 1
-            if not line.endswith(b"\r") or b"\r" in line[:-1] or len(line) > _MAX_LINE:
+            if not line.endswith(b"\r") or line.find(b"\r", 0, -1) >= 0 or len(line) > _MAX_LINE:
                 raise BadMessage("chunk line without CRLF")
             line = line[:-1]
             if self.state == _SIZE:
