@@ -88,3 +88,22 @@ def test_a_stale_metric_list_is_rewritten_from_the_collector() -> None:
     stale = text.replace(row, "| `gitsync_hook_runs_total` | counter | `hook` |")
     loaders = {name: ep.load for name, ep in discovery.available().items()}
     assert update_readme(stale, loaders) == text
+
+
+async def test_the_runtime_list_is_what_a_helper_shows_besides_its_own(tmp_path: Path) -> None:
+    """Scraped from a running helper: each family is in the runtime's list or the helper's,
+    and every family of the runtime's list is there."""
+    from sidecars.nginxlog.metrics import described as nginxlog_families
+    from sidecars.runtime.metrics import described as runtime_families
+    from sidecars.testing import HelperProcess
+
+    log = tmp_path / "access.log"
+    log.write_text("")
+    env = {"NGINXLOG_FILES": str(log), "NGINXLOG_FORMAT": "combined"}
+    async with HelperProcess("nginxlog", env) as proc:
+        await proc.wait_ready()
+        scraped = set(await proc.metrics())
+    runtime = {family.name for family in runtime_families()}
+    own = {family.name for family in nginxlog_families()}
+    assert runtime <= scraped
+    assert scraped <= runtime | own, scraped - runtime - own

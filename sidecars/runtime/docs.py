@@ -93,13 +93,17 @@ def metrics_table(families: Iterable[Metric]) -> str:
 
 def update_metrics(text: str, helpers: Mapping[str, Callable[[], type[Any]]]) -> str:
     """Replace every ``<!-- BEGIN metrics NAME -->`` block with the families NAME's
-    ``metrics`` module (beside its helper class) says through ``described()``."""
+    ``metrics`` module (beside its helper class) says through ``described()``; the block
+    named ``runtime`` gets what every helper shows besides its own."""
 
     def render(match: re.Match[str]) -> str:
-        loader = helpers.get(match["name"])
-        if loader is None:
-            return match[0]
-        package = loader().__module__.rpartition(".")[0]
+        if match["name"] == "runtime":
+            package = __package__
+        else:
+            loader = helpers.get(match["name"])
+            if loader is None:
+                return match[0]
+            package = loader().__module__.rpartition(".")[0]
         described = importlib.import_module(f"{package}.metrics").described
         return match[1] + metrics_table(described()) + "\n" + match[4]
 

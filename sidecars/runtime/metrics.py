@@ -20,7 +20,14 @@ from prometheus_client.registry import Collector
 
 from .._version import __version__
 
-__all__ = ["HelperRegistry", "RuntimeCollector", "label_names", "new_registry", "shapes"]
+__all__ = [
+    "HelperRegistry",
+    "RuntimeCollector",
+    "described",
+    "label_names",
+    "new_registry",
+    "shapes",
+]
 
 log = logging.getLogger("sidecars.runtime")
 
@@ -52,16 +59,7 @@ class HelperRegistry(CollectorRegistry):
     def collect(self) -> Iterator[Metric]:
         with self._lock:
             collectors = copy.copy(self._collector_to_names)
-        success = GaugeMetricFamily(
-            "sidecars_scrape_collector_success",
-            "1 if the collector's last scrape succeeded, 0 if it raised and was left out.",
-            labels=["collector"],
-        )
-        duration = GaugeMetricFamily(
-            "sidecars_scrape_collector_duration_seconds",
-            "How long the collector's last scrape took.",
-            labels=["collector"],
-        )
+        success, duration = _scrape_families()
         for collector in collectors:
             name = self.names.get(collector, type(collector).__name__)
             started = time.perf_counter()
@@ -88,6 +86,27 @@ class HelperRegistry(CollectorRegistry):
         else:
             self.failed.add(name)
             log.error("collector failed, left out of the scrape", extra=extra, exc_info=exc)
+
+
+def _scrape_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    success = GaugeMetricFamily(
+        "sidecars_scrape_collector_success",
+        "1 if the collector's last scrape succeeded, 0 if it raised and was left out.",
+        labels=["collector"],
+    )
+    duration = GaugeMetricFamily(
+        "sidecars_scrape_collector_duration_seconds",
+        "How long the collector's last scrape took.",
+        labels=["collector"],
+    )
+    return success, duration
+
+
+def described() -> list[Metric]:
+    """What every helper's ``/metrics`` has besides its own families (the README lists
+    them): build and readiness, each collector's scrape, and the process."""
+    families: list[Metric] = [*RuntimeCollector(None).describe(), *_scrape_families()]
+    return families + shapes(ProcessCollector(registry=None).collect())
 
 
 class RuntimeCollector(Collector):
