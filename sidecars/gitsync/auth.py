@@ -137,9 +137,10 @@ def git_environment(settings: GitSyncSettings, state: Path) -> dict[str, str]:
         env["SIDECARS_GIT_USERNAME"] = settings.username
         env["SIDECARS_GIT_PASSWORD"] = str(settings.password or "")
         env["SIDECARS_GIT_PASSWORD_FILE"] = str(settings.password_file or "")
-    if settings.repo.startswith("git://"):
+    if settings.repo.startswith("git://") and not settings.filter:
         # git daemon's replies to a v2 request wait ~40 ms each for the client's delayed
-        # ACK (a fetch makes two); v0's first reply, sent at once, names every ref
+        # ACK (a fetch makes two); v0's first reply, sent at once, names every ref. A
+        # partial clone needs v2: v0 refuses the checkout's requests for single objects
         config["protocol.version"] = "0"
     if settings.sparse_checkout or settings.sparse_checkout_file is not None:
         config["core.sparseCheckout"] = "true"

@@ -42,12 +42,19 @@ class MissingRef(GitFailed):
 
 class Repository:
     def __init__(
-        self, git_dir: Path, url: str, env: Mapping[str, str], depth: int, stats: GitSyncStats
+        self,
+        git_dir: Path,
+        url: str,
+        env: Mapping[str, str],
+        depth: int,
+        stats: GitSyncStats,
+        filter_spec: str = "",
     ) -> None:
         self.git_dir = git_dir
         self.url = url
         self.env = dict(env)
         self.depth = depth
+        self.filter_spec = filter_spec
         self.stats = stats
         self.running: set[subprocess.Popen[bytes]] = set()
         self._depth_known = False
@@ -168,6 +175,9 @@ class Repository:
             args.append(f"--depth={self.depth}")
         elif (self.git_dir / "shallow").exists():
             args.append("--unshallow")
+        if self.filter_spec:
+            # git records the URL as a promisor remote: checkouts fetch missing objects
+            args.append(f"--filter={self.filter_spec}")
         self.run([*args, "--", self.url, f"+{source}:{FETCHED_REF}"], deadline=deadline)
         self._remember_depth()
         loose = self.git_dir / FETCHED_REF

@@ -19,6 +19,12 @@ from . import names
 _HASH = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _SCP_LIKE = re.compile(r"[\w.-]+@[\w.-]+:.+")
 _SCHEMES = ("https://", "http://", "ssh://", "git://", "file://")
+_FILTER = re.compile(
+    r"blob:none|blob:limit=\d+[kmg]?|tree:\d+|object:type=(?:blob|tree|commit|tag)"
+    r"|sparse:oid=\S+|combine:\S+\+\S+",
+    re.IGNORECASE,
+)
+"""git's filter-spec forms (``git rev-list --help``), checked before git sees one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +178,12 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
         help="Branch, tag, full ref or full commit hash to publish; empty or HEAD: the remote HEAD",
     )
     depth: int = setting(default=1, help="Commits of history to fetch; 0 fetches all of it")
+    filter: str = setting(
+        default="",
+        help="Partial clone, as git-sync's --filter: fetch with this filter (blob:none, "
+        "tree:0, blob:limit=1m); a checkout fetches the objects it needs. The remote must "
+        "allow filters",
+    )
     period: Duration = setting(default="10s", help="Time between two polls of the remote")
     sync_timeout: Duration = setting(default="2m", help="Limit of one sync (poll, fetch, checkout)")
     root: Path = setting(
@@ -363,6 +375,15 @@ class GitSyncSettings(Settings, prefix="GITSYNC_", admin_port=9400):
             )
         if self.depth < 0:
             problems.append(Problem("GITSYNC_DEPTH", str(self.depth), "expected 0 or more"))
+        if self.filter and not _FILTER.fullmatch(self.filter):
+            problems.append(
+                Problem(
+                    "GITSYNC_FILTER",
+                    self.filter,
+                    "expected a git filter: blob:none, blob:limit=<size>, tree:<depth>, "
+                    "object:type=<type>, sparse:oid=<blob> or combine:<filter>+<filter>",
+                )
+            )
         if self.max_old_trees < 0:
             problems.append(
                 Problem("GITSYNC_MAX_OLD_TREES", str(self.max_old_trees), "expected 0 or more")

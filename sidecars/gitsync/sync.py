@@ -61,7 +61,9 @@ class Sync:
         self.log = log
         state = settings.root / ".gitsync"
         env = git_environment(settings, state)
-        self.repo = Repository(state / "repo.git", settings.repo, env, settings.depth, stats)
+        self.repo = Repository(
+            state / "repo.git", settings.repo, env, settings.depth, stats, settings.filter
+        )
         self.trees = Trees(
             settings.root,
             settings.link,

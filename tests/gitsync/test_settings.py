@@ -40,10 +40,12 @@ def test_every_bad_variable_is_named_once() -> None:
                 "GITSYNC_DEPTH": "-1",
                 "GITSYNC_WEBHOOK_HEADERS": "no-colon",
                 "GITSYNC_REF": "main~1",
+                "GITSYNC_FILTER": "blob:some",
             }
         )
     text = caught.value.render()
-    for name in ("GITSYNC_REPO", "GITSYNC_LINK", "GITSYNC_DEPTH", "GITSYNC_WEBHOOK_HEADERS"):
+    names = ("GITSYNC_REPO", "GITSYNC_LINK", "GITSYNC_DEPTH", "GITSYNC_WEBHOOK_HEADERS")
+    for name in (*names, "GITSYNC_FILTER"):
         assert name in text
     assert "GITSYNC_REF" in text
 
@@ -101,3 +103,13 @@ def test_ssh_settings_under_git_sync_names() -> None:
     assert GitSyncSettings.unknown_variables(environ) == [
         "GITSYNC_SSH_STRICT_HOST_CHECKING is deprecated, use GITSYNC_SSH_KNOWN_HOSTS instead"
     ]
+
+
+@pytest.mark.parametrize(
+    "spec", ["blob:none", "blob:limit=1m", "tree:0", "object:type=blob", "combine:tree:2+blob:none"]
+)
+def test_git_filter_forms_are_accepted(spec: str) -> None:
+    settings = GitSyncSettings.from_env(
+        {"GITSYNC_REPO": "https://example.invalid/r", "GITSYNC_FILTER": spec}
+    )
+    assert settings.filter == spec

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sidecars.testing import HelperProcess
 
-from ..support import GitDaemon, Upstream, base_env, make_upstream, published, until
+from ..support import GitDaemon, Upstream, base_env, git, make_upstream, published, until
 from .common import matches, read, run_once
 
 
@@ -113,3 +113,35 @@ async def test_max_failures_ends_a_helper_whose_remote_is_gone(
         assert await proc.wait(30) == 1
         assert "3 syncs failed in a row" in proc.stderr()
     assert matches(root, upstream.head())  # what was published stays
+
+
+async def test_a_partial_clone_holds_only_the_blobs_a_sparse_tree_needs(
+    tmp_path: Path, served: Path, daemon: GitDaemon
+) -> None:
+    """git-sync's --filter with a sparse checkout: the published trees equal their commits
+    where they are checked out, across updates, and the blobs outside were never fetched."""
+    big = "x" * 100_000
+    upstream = make_upstream(served, "partial", {"docs/a": "a\n", "src/big": big, "c": "c\n"})
+    git("--git-dir", str(upstream.bare), "config", "uploadpack.allowFilter", "true")
+    root = tmp_path / "root"
+    env = base_env(root, daemon.url(upstream), sparse_checkout="/docs/", filter="blob:none")
+    async with HelperProcess("gitsync", env) as proc:
+        await proc.wait_ready()
+        assert read(root, "docs/a") == "a\n"
+        head = upstream.commit({"docs/a": "a2\n", "docs/d": "d\n", "src/big": big + "y"})
+        upstream.push()
+        await until(lambda: published(root) == head, what="the next commit")
+        assert read(root, "docs/a") == "a2\n"
+        assert read(root, "docs/d") == "d\n"
+        assert not (root / "current" / "src").exists()
+    listing = git(
+        "--git-dir",
+        str(root / ".gitsync" / "repo.git"),
+        "rev-list",
+        "--objects",
+        "--missing=print",
+        head,
+    )
+    missing = {line[1:] for line in listing.split() if line.startswith("?")}
+    assert git("rev-parse", f"{head}:src/big", cwd=upstream.work) in missing
+    assert git("rev-parse", f"{head}:docs/a", cwd=upstream.work) not in missing
