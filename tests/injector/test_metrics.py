@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sidecars.injector.metrics import InjectorCollector, InjectorStats
 
-from ..promtool import needs_promtool, promtool_check
+from ..promtool import assert_exposed, needs_promtool, promtool_check
 from .harness import injector
 from .kube import pod, review
 
@@ -66,10 +65,4 @@ def test_the_latency_histogram_is_exposed_byte_for_byte_as_before() -> None:
     stats = InjectorStats()
     for seconds in (0.0001, 0.0005, 0.003, 0.25, 2.0):
         stats.observe(seconds)
-    registry = CollectorRegistry()
-    registry.register(InjectorCollector(stats))
-    text = generate_latest(registry).decode()
-    lines = [line for line in text.splitlines(keepends=True) if "admission_duration" in line]
-    assert "".join(lines) == LATENCY_EXPOSITION
-    done = promtool_check(text)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert_exposed(InjectorCollector(stats), "admission_duration", LATENCY_EXPOSITION)
