@@ -118,8 +118,8 @@ async def test_max_failures_ends_a_helper_whose_remote_is_gone(
 async def test_a_partial_clone_holds_only_the_blobs_a_sparse_tree_needs(
     tmp_path: Path, served: Path, daemon: GitDaemon
 ) -> None:
-    """git-sync's --filter with a sparse checkout: the published trees equal their commits
-    where they are checked out, across updates, and the blobs outside were never fetched."""
+    """git-sync's --filter with a sparse checkout: the checked-out files follow the commits
+    across an update, the paths outside stay out, and their blobs were never fetched."""
     big = "x" * 100_000
     upstream = make_upstream(served, "partial", {"docs/a": "a\n", "src/big": big, "c": "c\n"})
     git("--git-dir", str(upstream.bare), "config", "uploadpack.allowFilter", "true")
