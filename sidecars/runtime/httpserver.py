@@ -99,6 +99,10 @@ class HttpServer:
                 conn.start_next_cycle()
         except (ConnectionError, TimeoutError, h11.ProtocolError):
             pass
+        except asyncio.CancelledError:
+            # The drain closing an idle keep-alive connection. This task is asyncio's own
+            # per-connection task, whose done-callback (3.11) logs a cancellation as an error.
+            pass
         finally:
             self.connections.discard(task)
             writer.close()

@@ -202,3 +202,19 @@ async def test_the_former_shutdown_delay_name_still_works_with_a_warning() -> No
         assert entry["seconds"] == 60
         proc.send(signal.SIGTERM)
         assert await proc.wait() == 0
+
+
+async def test_an_idle_keep_alive_admin_connection_ends_quietly_on_drain() -> None:
+    """Prometheus keeps its scrape connection open between scrapes; closing it at the
+    drain is normal, not an error with a traceback."""
+    async with sample() as proc:
+        await proc.wait_ready()
+        assert proc.admin_url is not None
+        host, port = proc.admin_url.removeprefix("http://").rsplit(":", 1)
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+        proc.send(signal.SIGTERM)
+        assert await proc.wait() == 0
+        writer.close()
+    assert [e for e in proc.logs if e["level"] in ("error", "critical")] == []
