@@ -15,6 +15,14 @@ from ._version import __version__
 if TYPE_CHECKING:
     from .runtime.backoff import Backoff
     from .runtime.errors import ConfigError, HelperError, Problem
+    from .runtime.families import (
+        Collector,
+        CounterMetricFamily,
+        GaugeMetricFamily,
+        HistogramMetricFamily,
+        Metric,
+        SummaryMetricFamily,
+    )
     from .runtime.helper import Command, HealthCheck, Helper, HelperContext
     from .runtime.histogram import Histogram, LabelledHistograms
     from .runtime.lifecycle import run_helper
@@ -27,6 +35,12 @@ _HOMES = {
     "ConfigError": "errors",
     "HelperError": "errors",
     "Problem": "errors",
+    "Collector": "families",
+    "CounterMetricFamily": "families",
+    "GaugeMetricFamily": "families",
+    "HistogramMetricFamily": "families",
+    "Metric": "families",
+    "SummaryMetricFamily": "families",
     "Command": "helper",
     "HealthCheck": "helper",
     "Helper": "helper",
@@ -51,9 +65,12 @@ __all__ = [
     "URL",
     "Backoff",
     "ByteSize",
+    "Collector",
     "Command",
     "ConfigError",
+    "CounterMetricFamily",
     "Duration",
+    "GaugeMetricFamily",
     "Handler",
     "Headers",
     "HealthCheck",
@@ -61,13 +78,16 @@ __all__ = [
     "HelperContext",
     "HelperError",
     "Histogram",
+    "HistogramMetricFamily",
     "HostPort",
     "LabelledHistograms",
+    "Metric",
     "Problem",
     "Request",
     "Response",
     "Secret",
     "Settings",
+    "SummaryMetricFamily",
     "__version__",
     "run_helper",
     "setting",

@@ -4,8 +4,9 @@ import shutil
 import subprocess
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.registry import Collector
+
+from sidecars.runtime.exposition import text as exposition
+from sidecars.runtime.families import Collector
 
 needs_promtool = pytest.mark.skipif(
     shutil.which("promtool") is None, reason="promtool (Debian: prometheus)"
@@ -27,9 +28,7 @@ def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
 def assert_exposed(collector: Collector, family: str, expected: str) -> None:
     """The lines of ``collector``'s scrape that name ``family`` are exactly ``expected``, and
     promtool accepts the whole scrape."""
-    registry = CollectorRegistry()
-    registry.register(collector)
-    text = generate_latest(registry).decode()
+    text = exposition(collector.collect()).decode()
     lines = [line for line in text.splitlines(keepends=True) if family in line]
     assert "".join(lines) == expected
     done = promtool_check(text)

@@ -16,7 +16,7 @@ from .settings import AmbassadorSettings
 from .tcp.client import TcpClient
 
 if TYPE_CHECKING:
-    from prometheus_client.registry import Collector
+    from ..runtime.families import Collector
 
 __all__ = ["Ambassador"]
 
@@ -79,8 +79,7 @@ def _log_data_path(ctx: HelperContext[AmbassadorSettings]) -> None:
 
 
 def _collector(listeners: Sequence[Listener]) -> Collector:
-    """Made at the first scrape, so that prometheus_client (5 MB) loads only once it is
-    needed: an idle ambassador nobody scrapes yet does not carry it."""
+    """Made at the first scrape: an ambassador nobody scrapes does not import its metrics."""
     from .metrics import AmbassadorCollector
 
     return AmbassadorCollector(listeners)

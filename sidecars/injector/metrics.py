@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client.core import (
+from ..runtime.families import (
+    Collector,
     CounterMetricFamily,
     GaugeMetricFamily,
     Metric,
 )
-from prometheus_client.registry import Collector
-
 from ..runtime.histogram import Histogram
 from ..runtime.metrics import shapes
 

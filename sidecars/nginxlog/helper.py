@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from prometheus_client.exposition import choose_encoder
-
 from sidecars import ConfigError, Helper, HelperContext, Request, Response
+from sidecars.runtime.exposition import CONTENT_TYPE, text
 
 from .config import Config, InputSpec, load_config
 from .feed import Feed
@@ -210,8 +209,7 @@ def _listen(ctx: HelperContext[NginxLogSettings], config: ExporterConfig) -> Non
 
 def _serve_metrics(ctx: HelperContext[NginxLogSettings], path: str) -> None:
     async def metrics(request: Request) -> Response:
-        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        return Response(encoder(ctx.registry), content_type=content_type)
+        return Response(text(ctx.registry.collect()), content_type=CONTENT_TYPE)
 
     ctx.add_route("GET", path, metrics)
 

@@ -11,7 +11,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client.core import (
+from ..runtime.families import (
+    Collector,
     CounterMetricFamily,
     GaugeMetricFamily,
     HistogramMetricFamily,
@@ -19,8 +20,6 @@ from prometheus_client.core import (
     SummaryMetricFamily,
     UnknownMetricFamily,
 )
-from prometheus_client.registry import Collector
-
 from ..runtime.metrics import shapes
 from .store import HIST_FIELDS, SUM_FIELDS, Series, Store
 from .summary import OBJECTIVES, Window

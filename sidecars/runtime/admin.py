@@ -71,7 +71,6 @@ class AdminServer:
         return Response("ready\n")
 
     def metrics(self, request: Request) -> Response:
-        from prometheus_client.exposition import choose_encoder
+        from .exposition import CONTENT_TYPE, text
 
-        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        return Response(encoder(self.ctx.registry), content_type=content_type)
+        return Response(text(self.ctx.registry.collect()), content_type=CONTENT_TYPE)

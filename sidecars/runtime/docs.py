@@ -13,7 +13,7 @@ from .settings import SettingInfo, Settings, type_name
 from .toc import update_toc
 
 if TYPE_CHECKING:
-    from prometheus_client.core import Metric
+    from .families import Metric
 
 __all__ = ["markdown_table", "metrics_table", "text_table", "update_metrics", "update_readme"]
 

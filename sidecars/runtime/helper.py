@@ -15,8 +15,8 @@ from .settings import Settings
 from .web import Handler
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
-    from prometheus_client.registry import Collector
+    from .families import Collector
+    from .metrics import HelperRegistry
 
 __all__ = ["Command", "Handler", "HealthCheck", "Helper", "HelperContext", "Route"]
 
@@ -46,7 +46,7 @@ class HelperContext(Generic[S]):
     soon after ``stopping`` is set.
     """
 
-    def __init__(self, name: str, settings: S, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, name: str, settings: S, registry: HelperRegistry | None = None) -> None:
         self.name = name
         self.settings = settings
         self._registry = registry
@@ -66,12 +66,9 @@ class HelperContext(Generic[S]):
         self._stop: Callable[[str], None] = lambda reason: self.stopping.set()
 
     @property
-    def registry(self) -> CollectorRegistry:
-        """The helper's own registry, made on first use with the runtime's metrics in it.
-
-        Until a helper or a scrape asks for it, prometheus_client stays unloaded (5 MB and
-        a quarter of ``sidecars waitfor``'s start-up CPU).
-        """
+    def registry(self) -> HelperRegistry:
+        """The helper's own registry, made on first use with the runtime's metrics in it:
+        a one-shot helper that is never scraped never builds it."""
         if self._registry is None:
             from .metrics import RuntimeCollector, new_registry
 
@@ -84,7 +81,7 @@ class HelperContext(Generic[S]):
     def add_collector(self, factory: Callable[[], Collector]) -> None:
         """Register the collector ``factory()`` builds once the registry exists (at the first
         scrape, or now if it does): a helper whose metrics are rarely scraped, such as an
-        init container, then never loads prometheus_client."""
+        init container, then never imports its collector's module."""
         if self._registry is None:
             self._collectors.append(factory)
         else:

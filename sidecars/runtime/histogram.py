@@ -2,8 +2,7 @@
 
 ``prometheus_client.Histogram`` takes a lock and walks its buckets through value objects on
 every ``observe()``; a helper runs on one event loop, so it needs neither. This one is a list
-of counts and a sum: ``observe()`` is a bisect and two additions. prometheus_client loads at
-the first scrape, not with the helper's stats.
+of counts and a sum: ``observe()`` is a bisect and two additions.
 """
 
 from __future__ import annotations
@@ -11,10 +10,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from prometheus_client.core import HistogramMetricFamily
+from .exposition import go_float
+from .families import HistogramMetricFamily
 
 __all__ = ["DEFAULT_BUCKETS", "Histogram", "LabelledHistograms"]
 
@@ -45,10 +43,8 @@ class Histogram:
 
     def buckets(self) -> list[tuple[str, float]]:
         """Cumulative ``(le, count)`` pairs ending with ``+Inf``, as exposition wants them."""
-        from prometheus_client.utils import floatToGoString
-
         pairs, total = [], 0
-        labels = (*map(floatToGoString, self.bounds), "+Inf")
+        labels = (*map(go_float, self.bounds), "+Inf")
         for bound, count in zip(labels, self.counts, strict=True):
             total += count
             pairs.append((bound, float(total)))
@@ -56,8 +52,6 @@ class Histogram:
 
     def family(self, name: str, documentation: str, unit: str = "") -> HistogramMetricFamily:
         """This histogram alone as a family (no labels)."""
-        from prometheus_client.core import HistogramMetricFamily
-
         family = HistogramMetricFamily(name, documentation, unit=unit)
         family.add_metric([], self.buckets(), self.sum)
         return family
@@ -82,8 +76,6 @@ class LabelledHistograms:
         return histogram
 
     def family(self, name: str, documentation: str, unit: str = "") -> HistogramMetricFamily:
-        from prometheus_client.core import HistogramMetricFamily
-
         family = HistogramMetricFamily(name, documentation, labels=self.labelnames, unit=unit)
         for values, histogram in self.by_labels.items():
             family.add_metric(list(values), histogram.buckets(), histogram.sum)

@@ -7,18 +7,15 @@ one that raises is logged and left out, the rest of ``/metrics`` is served, and
 
 from __future__ import annotations
 
-import copy
 import logging
-import platform
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-
 from .._version import __version__
+from .families import Collector, Family, GaugeMetricFamily, Metric
+from .process import ProcessCollector
 
 __all__ = [
     "HelperRegistry",
@@ -32,18 +29,19 @@ __all__ = [
 log = logging.getLogger("sidecars.runtime")
 
 
-class HelperRegistry(CollectorRegistry):
-    """A ``CollectorRegistry`` that isolates its collectors from one another at scrape time."""
+class HelperRegistry:
+    """The collectors a helper serves, isolated from one another at scrape time. A
+    prometheus_client collector or metric registers here too (its ``registry=`` argument)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.names: dict[Collector, str] = {}
         self.failed: set[str] = set()
 
     def register(self, collector: Collector, name: str | None = None) -> None:
         """Add ``collector``; ``name`` labels its scrape metrics (default: its class name
         without ``Collector``, lower-cased)."""
-        super().register(collector)
+        if collector in self.names:
+            raise ValueError(f"collector already registered: {collector!r}")
         wanted = name or type(collector).__name__.removesuffix("Collector").lower() or "collector"
         taken = set(self.names.values())
         label, number = wanted, 1
@@ -53,14 +51,11 @@ class HelperRegistry(CollectorRegistry):
         self.names[collector] = label
 
     def unregister(self, collector: Collector) -> None:
-        super().unregister(collector)
         self.names.pop(collector, None)
 
-    def collect(self) -> Iterator[Metric]:
-        with self._lock:
-            collectors = copy.copy(self._collector_to_names)
+    def collect(self) -> Iterator[Family]:
         success, duration = _scrape_families()
-        for collector in collectors:
+        for collector in list(self.names):
             name = self.names.get(collector, type(collector).__name__)
             started = time.perf_counter()
             try:
@@ -106,10 +101,10 @@ def described() -> list[Metric]:
     """What every helper's ``/metrics`` has besides its own families (the README lists
     them): build and readiness, each collector's scrape, and the process."""
     families: list[Metric] = [*RuntimeCollector(None).describe(), *_scrape_families()]
-    return families + shapes(ProcessCollector(registry=None).collect())
+    return families + shapes(ProcessCollector().collect())
 
 
-class RuntimeCollector(Collector):
+class RuntimeCollector:
     """``sidecars_build_info`` and ``sidecars_ready``, labelled by helper."""
 
     def __init__(self, ctx: Any) -> None:
@@ -117,7 +112,8 @@ class RuntimeCollector(Collector):
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         info, ready = self.describe()
-        info.add_metric([self.ctx.name, __version__, platform.python_version()], 1)
+        python = "{}.{}.{}".format(*sys.version_info)
+        info.add_metric([self.ctx.name, __version__, python], 1)
         serving = self.ctx.is_ready and not self.ctx.draining
         ready.add_metric([self.ctx.name], 1 if serving else 0)
         return [info, ready]
@@ -144,13 +140,13 @@ def shapes(families: Iterable[Metric]) -> list[Metric]:
 
 
 def label_names(family: Metric) -> tuple[str, ...]:
-    """The label names a family was declared with, samples or none (prometheus_client's
-    ``*MetricFamily`` classes keep them as given)."""
+    """The label names a family was declared with, samples or none (the ``*MetricFamily``
+    classes keep them as given)."""
     return tuple(getattr(family, "_labelnames", ()))
 
 
 def new_registry() -> HelperRegistry:
     """A registry of the helper's own, with process metrics in it on purpose."""
     registry = HelperRegistry()
-    ProcessCollector(registry=registry)
+    registry.register(ProcessCollector())
     return registry

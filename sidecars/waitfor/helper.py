@@ -103,7 +103,7 @@ async def _wait(
 
 
 def _collector(stats: dict[str, TargetStats]) -> WaitForCollector:
-    from .metrics import WaitForCollector  # prometheus_client loads at the first scrape
+    from .metrics import WaitForCollector  # loads at the first scrape
 
     return WaitForCollector(stats)
 

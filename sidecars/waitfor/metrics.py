@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
-
+from ..runtime.families import Collector, CounterMetricFamily, GaugeMetricFamily, Metric
 from ..runtime.metrics import shapes
 from .stats import TargetStats
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sidecars.gitsync.metrics import GitSyncCollector, GitSyncStats
+from sidecars.runtime.exposition import text
 
 from ..promtool import assert_exposed, needs_promtool, promtool_check
 
@@ -35,9 +35,7 @@ def _exposition() -> bytes:
     stats.git_commands["ls-remote"] += 3
     stats.tree_builds["spare"] += 1
     stats.repairs["damaged"] += 1
-    registry = CollectorRegistry()
-    registry.register(GitSyncCollector(stats))
-    return generate_latest(registry)
+    return text(GitSyncCollector(stats).collect())
 
 
 def test_families_and_values() -> None:

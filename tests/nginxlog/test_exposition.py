@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
-
 from sidecars.nginxlog.metrics import InputStats, NginxLogCollector, StoreView
 from sidecars.nginxlog.routes import RouteRules
 from sidecars.nginxlog.store import Store
 from sidecars.nginxlog.tally import Tally
+from sidecars.runtime.exposition import text
 
 from ..promtool import needs_promtool, promtool_check
 
@@ -35,9 +34,8 @@ def _exposition(summaries: bool) -> str:
     tally.add([(b"POST", b"/", b"500", b"3", b"-", b"1", b"3", b"")])
     fields = frozenset(("bytes", "request_length", "request_time", "upstream_time"))
     view = StoreView(store, "nginx", fields, {"ns": "x"}, frozenset({"cluster"}))
-    registry = CollectorRegistry()
-    registry.register(NginxLogCollector([view], {"a": InputStats(lines=3)}, tally.fold))
-    return generate_latest(registry).decode()
+    collector = NginxLogCollector([view], {"a": InputStats(lines=3)}, tally.fold)
+    return text(collector.collect()).decode()
 
 
 @needs_promtool

@@ -73,12 +73,16 @@ async def test_metrics_parse_back_with_runtime_and_process_families(served: Serv
     assert "process_resident_memory_bytes" in families
 
 
-async def test_metrics_speak_openmetrics_when_asked(served: Served) -> None:
+async def test_metrics_answer_the_text_format_even_to_openmetrics(served: Served) -> None:
+    """What client_golang's handler does by default; Prometheus asks for OpenMetrics first
+    and accepts the text format."""
     _, url, session = served
-    headers = {"Accept": "application/openmetrics-text; version=1.0.0"}
+    headers = {"Accept": "application/openmetrics-text; version=1.0.0,text/plain;q=0.5"}
     async with session.get(url + "/metrics", headers=headers) as response:
-        assert response.content_type == "application/openmetrics-text"
-        assert (await response.text()).endswith("# EOF\n")
+        assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+        text = await response.text()
+    assert "# EOF" not in text
+    assert {f.name for f in text_string_to_metric_families(text)} >= {"sidecars_ready"}
 
 
 async def test_routes_added_after_start_are_served(served: Served) -> None:

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 from typing import Protocol
 
 import pytest
-from prometheus_client.core import Metric
 
 from sidecars.ambassador.config import load_listeners
 from sidecars.ambassador.listener import Listener
@@ -24,6 +23,7 @@ from sidecars.nginxlog.metrics import InputStats, NginxLogCollector, StoreView
 from sidecars.nginxlog.routes import RouteRules
 from sidecars.nginxlog.store import Store
 from sidecars.nginxlog.tally import Tally
+from sidecars.runtime.families import Metric
 from sidecars.runtime.metrics import RuntimeCollector, label_names
 from sidecars.waitfor.metrics import WaitForCollector
 from sidecars.waitfor.stats import TargetStats
@@ -33,7 +33,7 @@ NGINX_LINE = (b"GET", b"/", b"200", b"0.2", b"0.1", b"10", b"30", b"")
 
 
 class Describing(Protocol):
-    """A collector with the optional ``describe()`` that prometheus_client's ABC leaves out."""
+    """A collector with the optional ``describe()``."""
 
     def collect(self) -> Iterable[Metric]: ...
 

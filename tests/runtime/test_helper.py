@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client import ProcessCollector, generate_latest
+from prometheus_client import ProcessCollector
 
 from sidecars import HelperContext, Settings
+from sidecars.runtime.exposition import text as exposition
 from sidecars.runtime.metrics import new_registry
 
 
@@ -64,9 +65,9 @@ async def test_collectors_added_early_are_built_with_the_registry() -> None:
 
     ctx.add_collector(factory)
     assert built == []
-    text = generate_latest(ctx.registry).decode()
+    scraped = exposition(ctx.registry.collect()).decode()
     assert built == ["early"]
-    assert "early_process_resident_memory_bytes" in text
-    assert "sidecars_ready" in text
+    assert "early_process_resident_memory_bytes" in scraped
+    assert "sidecars_ready" in scraped
     ctx.add_collector(lambda: ProcessCollector(registry=None, namespace="late"))
-    assert "late_process_resident_memory_bytes" in generate_latest(ctx.registry).decode()
+    assert "late_process_resident_memory_bytes" in exposition(ctx.registry.collect()).decode()

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client import Histogram as Reference
-from prometheus_client.core import Metric
-from prometheus_client.registry import Collector
 
+from sidecars.runtime.exposition import text
+from sidecars.runtime.families import Metric
 from sidecars.runtime.histogram import DEFAULT_BUCKETS, Histogram, LabelledHistograms
 
 values = st.floats(min_value=0, max_value=1e6, allow_nan=False)
@@ -20,18 +20,8 @@ bounds = st.lists(
 ).map(sorted)
 
 
-class _Families(Collector):
-    def __init__(self, *families: Metric) -> None:
-        self.families = families
-
-    def collect(self) -> tuple[Metric, ...]:
-        return self.families
-
-
-def _exposition(collector: Collector) -> str:
-    registry = CollectorRegistry()
-    registry.register(collector)
-    return generate_latest(registry).decode()
+def _exposition(family: Metric) -> str:
+    return text([family]).decode()
 
 
 def _reference(name: str, bounds: list[float], observed: list[float], **labels: str) -> str:
@@ -50,7 +40,7 @@ def test_same_exposition_as_prometheus_client(bounds: list[float], observed: lis
     for value in observed:
         ours.observe(value)
     assert ours.count == len(observed)
-    text = _exposition(_Families(ours.family("x_seconds", "Doc.")))
+    text = _exposition(ours.family("x_seconds", "Doc."))
     assert text == _reference("x_seconds", bounds, observed)
 
 
@@ -66,7 +56,7 @@ def test_labelled_histograms_match_one_child_each(pairs: list[tuple[str, float]]
     expected = [
         line for line in generate_latest(registry).decode().splitlines() if "_created" not in line
     ]
-    got = _exposition(_Families(ours.family("y_seconds", "Doc."))).splitlines()
+    got = _exposition(ours.family("y_seconds", "Doc.")).splitlines()
     assert sorted(got) == sorted(expected)
 
 

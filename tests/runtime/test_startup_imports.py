@@ -52,9 +52,32 @@ UNUSED = {
         "encodings.idna",
         *AMBASSADOR_TCP,
     ),
-    "gitsync": ("aiohttp", "yaml", "cryptography", "watchfiles", "git", "encodings.idna"),
-    "injector": ("aiohttp", "cryptography", "watchfiles", "git", "encodings.idna"),
-    "nginxlog": ("aiohttp", "yaml", "cryptography", "watchfiles", "git", "encodings.idna"),
+    "gitsync": (
+        "aiohttp",
+        "yaml",
+        "cryptography",
+        "watchfiles",
+        "git",
+        "prometheus_client",
+        "encodings.idna",
+    ),
+    "injector": (
+        "aiohttp",
+        "cryptography",
+        "watchfiles",
+        "git",
+        "prometheus_client",
+        "encodings.idna",
+    ),
+    "nginxlog": (
+        "aiohttp",
+        "yaml",
+        "cryptography",
+        "watchfiles",
+        "git",
+        "prometheus_client",
+        "encodings.idna",
+    ),
     "waitfor": (
         "aiohttp",
         "yaml",
@@ -66,8 +89,12 @@ UNUSED = {
     ),
 }
 """Packages (and ambassador modules) the smallest configuration of each helper does not
-use (nothing scrapes waitfor or the ambassador here, so they need no prometheus_client;
-every address is literal, so none needs the idna codec that name lookups load)."""
+use (the runtime writes ``/metrics`` itself, so none needs prometheus_client; every address
+is literal, so none needs the idna codec that name lookups load)."""
+
+SCRAPE_UNUSED = ("prometheus_client", "http.server", "urllib.request", "email", "wsgiref")
+"""What serving ``/metrics`` has no use for: prometheus_client's package loads its HTTP
+servers and push client, 4.8 MiB with these standard modules."""
 
 NOT_YET: dict[tuple[str, str], str] = {}
 """Cases a helper cannot meet yet; each will pass (and may then be removed) once it can."""
@@ -100,8 +127,9 @@ def _ready(url: str) -> bool:
         return False
 
 
-def loaded_modules(helper: str, workdir: Path) -> set[str]:
-    """Run ``helper`` with its smallest configuration until ready (or done); what it imported."""
+def loaded_modules(helper: str, workdir: Path, scrape: bool = False) -> set[str]:
+    """Run ``helper`` with its smallest configuration until ready (or done), scraping its
+    ``/metrics`` once if asked; what it imported."""
     out = workdir / "modules.json"
     with listening() as target:
         admin = free_port()
@@ -119,6 +147,9 @@ def loaded_modules(helper: str, workdir: Path) -> set[str]:
                     assert process.poll() is None, process.communicate()[1].decode()
                     assert time.monotonic() < deadline, f"{helper} not ready in 30s"
                     time.sleep(0.05)
+                if scrape:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics") as reply:
+                        assert b"process_resident_memory_bytes" in reply.read()
                 process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=60)
         finally:
@@ -142,6 +173,14 @@ def test_start_up_leaves_unused_modules_alone(
         modules[helper] = loaded_modules(helper, tmp_path)
     loaded = sorted(m for m in modules[helper] if m == module or m.startswith(f"{module}."))
     assert loaded == [], f"{helper} imported {module} at start-up: {loaded[:5]}"
+
+
+@pytest.mark.parametrize("helper", [h for h in HELPERS if h not in ONE_SHOT])
+def test_a_scrape_leaves_the_http_servers_alone(helper: str, tmp_path: Path) -> None:
+    loaded = loaded_modules(helper, tmp_path, scrape=True)
+    assert "sidecars.runtime.exposition" in loaded, "the scrape did not happen"
+    found = sorted(m for m in loaded for u in SCRAPE_UNUSED if m == u or m.startswith(f"{u}."))
+    assert found == [], f"{helper} imported {found[:5]} to serve /metrics"
 
 
 def test_the_check_sees_an_import() -> None:

@@ -16,15 +16,17 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import aiohttp
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from sidecars import (
     URL,
     Backoff,
+    Collector,
+    CounterMetricFamily,
     Duration,
+    GaugeMetricFamily,
     Helper,
     HelperContext,
+    Metric,
     Request,
     Response,
     Settings,
