@@ -10,7 +10,8 @@ smallest working configuration and local peers only (``tests/footprint.py``):
   from ``wait4``) and its peak RSS.
 
 The Python floor is measured in the same run the same way: ``python -c pass``, ``import
-asyncio`` and the imports every helper shares (asyncio, uvloop, prometheus_client, h11).
+asyncio``, the imports every helper shares (asyncio, h11), and those with uvloop, which the
+ambassador adds.
 Medians of ``--repeat`` runs. Image sizes come from ``docker image inspect`` when the images
 exist. ``--source DIR`` measures another checkout (e.g. ``git archive main``) with the same
 harness. ``--json`` writes the figures; ``table.py`` renders them into the README.
@@ -49,7 +50,8 @@ from tests.footprint import (  # noqa: E402
 FLOORS = {
     "python -c pass": "pass",
     "import asyncio": "import asyncio",
-    "shared imports": "import asyncio, uvloop, prometheus_client, h11",
+    "shared imports": "import asyncio, h11",
+    "shared imports and uvloop": "import asyncio, h11, uvloop",
 }
 _VMRSS = (
     "; import sys; sys.stdout.write([l.split()[1] for l in open('/proc/self/status')"

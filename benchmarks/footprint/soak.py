@@ -19,7 +19,7 @@ a small realistic configuration and local peers only, and get steady, light work
 ``VmRSS`` of each helper is read from ``/proc`` every ``--sample`` seconds. Reported per helper:
 idle RSS (ready, before any work), RSS after the first minute of work, at the end, the growth
 from minute one to the end and the least-squares slope over that span, beside the Python floor
-(``import asyncio, uvloop, prometheus_client, h11``) measured in the same run.
+(``import asyncio, h11, uvloop``) measured in the same run.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from sidecars.injector.certs import issue  # noqa: E402
 from tests.footprint import base_env, free_port  # noqa: E402
 from tests.injector.kube import pod, review  # noqa: E402
 
-FLOOR = "import asyncio, uvloop, prometheus_client, h11"
+FLOOR = "import asyncio, h11, uvloop"
 TOKEN = "soak-trigger-token"
 LOG_FORMAT = (
     'log_format timed \'$remote_addr - $remote_user [$time_local] "$request" $status '

@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 FLOORS = {
     "python -c pass": "pass",
-    "asyncio, uvloop, prometheus-client, h11": "import asyncio, uvloop, prometheus_client, h11",
+    "asyncio, h11, uvloop": "import asyncio, h11, uvloop",
     "sidecars runtime (lifecycle)": "import sidecars.runtime.lifecycle",
 }
 HELPERS = ("waitfor", "gitsync", "nginxlog", "ambassador")
