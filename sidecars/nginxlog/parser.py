@@ -58,7 +58,7 @@ class LineParser:
                 if hit is None:
                     bad.append(line)
                 else:
-                    rows.append(hit.groups())
+                    rows.append(hit.groups(b""))  # as findall: b"" for a path not there
             return lines
         middle = chunk.find(b"\n", (start + end) // 2, end) + 1
         if middle <= start or middle >= end:
