@@ -261,6 +261,7 @@ typedef struct {
     Py_ssize_t width; /* fields a row needs at least */
 } Counting;
 
+/* 0, or 1 when rows are too wide to count here (the caller leaves them to Python), or -1 */
 static int
 read_counting(PyObject *rows, PyObject *kept, PyObject *sums, PyObject *sizes, Py_ssize_t width,
               Counting *counting)
@@ -269,11 +270,12 @@ read_counting(PyObject *rows, PyObject *kept, PyObject *sums, PyObject *sizes, P
     counting->sums = sums;
     counting->nsizes = PyTuple_GET_SIZE(sizes);
     if (PyList_GET_SIZE(sums) != counting->nsizes || counting->nsizes > MAX_SIZES ||
-        (kept != Py_None && (!PyTuple_Check(kept) || PyTuple_GET_SIZE(kept) > MAX_WIDTH)) ||
-        (kept == Py_None && width > MAX_WIDTH)) {
+        (kept != Py_None && !PyTuple_Check(kept))) {
         PyErr_SetString(PyExc_ValueError, "one sums dict per size field; kept a tuple or None");
         return -1;
     }
+    if ((kept == Py_None ? width : PyTuple_GET_SIZE(kept)) > MAX_WIDTH)
+        return 1;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(sums); i++) {
         if (!PyDict_Check(PyList_GET_ITEM(sums, i))) {
             PyErr_SetString(PyExc_TypeError, "sums are dicts");
@@ -306,7 +308,7 @@ read_counting(PyObject *rows, PyObject *kept, PyObject *sums, PyObject *sizes, P
             return -1;
         }
     }
-    return 0;
+    return counting->width > MAX_WIDTH;
 }
 
 /* Count one row: 0, or 1 when a size is not plain digits (the caller hands the row to
@@ -357,8 +359,9 @@ add_rows(PyObject *Py_UNUSED(module), PyObject *args)
         PyObject *row = PyList_GET_ITEM(found, 0);
         width = PyTuple_Check(row) ? PyTuple_GET_SIZE(row) : 0;
     }
-    if (read_counting(rows, kept, sums, sizes, width, &counting) < 0)
-        return NULL;
+    int wide = read_counting(rows, kept, sums, sizes, width, &counting);
+    if (wide != 0)
+        return wide < 0 ? NULL : PyList_GetSlice(found, 0, PyList_GET_SIZE(found));
     PyObject *left = PyList_New(0);
     counting.one = PyLong_FromLong(1);
     if (left == NULL || counting.one == NULL)
@@ -489,10 +492,12 @@ count_lines(PyObject *Py_UNUSED(module), PyObject *args)
     Counting counting;
     PyObject *left = NULL, *result = NULL;
     counting.one = NULL;
-    if (read_program(steps, width, &program) < 0 ||
-        read_counting(rows, kept, sums, sizes, width, &counting) < 0)
+    if (read_program(steps, width, &program) < 0)
         goto done;
-    if (counting.width > width) {
+    int wide = read_counting(rows, kept, sums, sizes, width, &counting);
+    if (wide < 0)
+        goto done;
+    if (wide > 0 || counting.width > width) {
         PyErr_SetString(PyExc_ValueError, "kept or sizes name a field past the row's width");
         goto done;
     }

@@ -31,6 +31,7 @@ Step = tuple[int, bytes, int, int]
 """One piece for the C scanner: its kind, its text (a literal, or the byte that ends the
 value), and the row positions of what it captures (-1: nothing)."""
 LITERAL, RUN, REST, TIME, LIST, ESCAPED, REQUEST, ESCAPED_REQUEST = range(8)
+_SCANNER_WIDTH = 64  # MAX_WIDTH in _tally.c
 
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _STRICT = {
@@ -230,7 +231,7 @@ class LogFormat:
             regex=regex,
             fields=tuple(fields),
             tokens=tuple(tokens),
-            steps=tuple(steps) if steps is not None else None,
+            steps=tuple(steps) if steps is not None and len(fields) <= _SCANNER_WIDTH else None,
         )
 
     def _value(self, name: str, stop: str | None, adjacent: bool) -> tuple[str, int | None]:
