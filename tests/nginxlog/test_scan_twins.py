@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sidecars.nginxlog.logformat import LogFormat
+from sidecars.nginxlog.logformat import COMBINED, LogFormat
 from sidecars.nginxlog.native import count_lines, scan_rows
 from sidecars.nginxlog.parser import LineParser
 from sidecars.nginxlog.routes import RouteRules
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 FORMATS = [
     REFERENCE,  # runs, a request, the rest of the line
+    COMBINED,  # ends with a literal
     DETAILED,  # a list ($upstream_addr), the connect time last
     JSON_LOG,  # escape=json: escaped values and request
     '$time_local $upstream_response_time "$request" $status',  # a strict time, a list
