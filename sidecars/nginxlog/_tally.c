@@ -51,8 +51,9 @@ read_program(PyObject *steps, Py_ssize_t width, Program *program)
         Step *step = &program->steps[i];
         int kind;
         PyObject *text;
-        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(steps, i), "iSnn;a step is (kind, text, first, second)",
-                              &kind, &text, &step->first, &step->second))
+        if (!PyArg_ParseTuple(PyTuple_GET_ITEM(steps, i),
+                              "iSnn;a step is (kind, text, first, second)", &kind, &text,
+                              &step->first, &step->second))
             return -1;
         step->kind = kind;
         step->text = PyBytes_AS_STRING(text);
@@ -128,7 +129,7 @@ list_value(const char *p, const char *end)
     return NULL;
 }
 
-/* (?:[^"\\]|\\.)*+ when also stops at a space: where it ends */
+/* (?:[^"\\]|\\.)*+, or (?:[^ "\\]|\\.)*+ with space_too: where it ends */
 static const char *
 escaped(const char *p, const char *end, int space_too)
 {
@@ -147,6 +148,7 @@ escaped(const char *p, const char *end, int space_too)
     return p;
 }
 
+/* [^stop]*+, or [^ stop]*+ with space_too: where it ends */
 static const char *
 run(const char *p, const char *end, char stop, int space_too)
 {
