@@ -6,7 +6,7 @@ import logging
 import time
 
 from .metrics import InputStats
-from .parser import LineParser, Parser, Rows
+from .parser import LineParser, Parser
 from .tally import Tally
 
 __all__ = ["Feed"]
@@ -35,9 +35,7 @@ class Feed:
     def lines(self, chunk: bytes, end: int | None = None) -> None:
         """Count every line of ``chunk[:end]``: whole lines, each ending in a newline."""
         bad = self._bad
-        found: Rows = []
-        count = self.parser.scan(chunk, found, bad, end)
-        self.tally.add(found)
+        count = self.tally.scan(self.parser, chunk, bad, end)
         self.stats.lines += count
         self.stats.bytes += len(chunk) if end is None else end
         if bad:

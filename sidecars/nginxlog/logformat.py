@@ -27,6 +27,12 @@ COMBINED = (
 
 Escape = Literal["default", "json", "none"]
 
+Step = tuple[int, bytes, int, int]
+"""One piece for the C scanner: its kind, its text (a literal, or the byte that ends the
+value), and the row positions of what it captures (-1: nothing)."""
+LITERAL, RUN, REST, TIME, LIST, ESCAPED, REQUEST, ESCAPED_REQUEST = range(8)
+_SCANNER_WIDTH = 64  # MAX_WIDTH in _tally.c
+
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _STRICT = {
     "status": "[0-9]{3}",
@@ -77,6 +83,14 @@ class Pattern:
     regex: re.Pattern[bytes]
     fields: tuple[str, ...]
     tokens: tuple[Token, ...] = field(default=())
+    steps: tuple[Step, ...] | None = None
+    """The same expression as steps for the C scanner (``_tally.c``), when every piece is
+    one it runs without backtracking; else None and the regex does the work."""
+
+    @property
+    def width(self) -> int:
+        """How many values each row has: the fields, and the closing empty groups."""
+        return max(2, len(self.fields))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,43 +185,74 @@ class LogFormat:
         parts = ["^"]
         fields: list[str] = []
         tokens: list[Token] = []
+        steps: list[Step] | None = []
         for index, (literal, name) in enumerate(self.pieces):
             if literal is not None:
                 parts.append(re.escape(literal))
                 tokens.append(Token(literal, None, re.escape(literal)))
+                if steps is not None and "\n" not in literal:
+                    steps.append((LITERAL, literal.encode(), -1, -1))
+                else:
+                    steps = None
                 continue
             assert name is not None
             following = self.pieces[index + 1] if index + 1 < len(self.pieces) else None
             stop = following[0][0] if following and following[0] else None
             adjacent = following is not None and following[1] is not None
-            plain = self._value_pattern(name, stop, adjacent)
+            plain, kind = self._value(name, stop, adjacent)
             captured = by_variable.pop(name, [])
+            first, second = -1, -1
             if name == "request" and captured:
                 json_quoted = self.escape == "json" and stop == '"'
-                text = _request_pattern(stop, "method" in captured, "path" in captured, json_quoted)
+                method, path = "method" in captured, "path" in captured
+                text = _request_pattern(stop, method, path, json_quoted)
+                first = len(fields) if method else -1
+                second = len(fields) + method if path else -1
                 fields += [f for f in ("method", "path") if f in captured]
+                # a space after it would let the regex backtrack out of the path and read
+                # on from the space instead: the one shape left to the regex
+                kind = ESCAPED_REQUEST if json_quoted else REQUEST
+                kind = kind if stop is not None and stop != " " and _plain_byte(stop) else None
             elif captured:
                 text = f"({plain})"
+                first = len(fields)
                 fields.append(captured[0])
             else:
                 text = f"(?:{plain})"
+            if steps is not None and kind is not None:
+                steps.append((kind, (stop or "").encode(), first, second))
+            else:
+                steps = None
             parts.append(text)
             tokens.append(Token(None, name, _STRICT.get(name, plain)))
         parts.append("()" * max(0, 2 - len(fields)) + "$")
         regex = re.compile("".join(parts).encode(), re.MULTILINE)
-        return Pattern(regex=regex, fields=tuple(fields), tokens=tuple(tokens))
+        return Pattern(
+            regex=regex,
+            fields=tuple(fields),
+            tokens=tuple(tokens),
+            steps=tuple(steps) if steps is not None and len(fields) <= _SCANNER_WIDTH else None,
+        )
 
-    def _value_pattern(self, name: str, stop: str | None, adjacent: bool) -> str:
+    def _value(self, name: str, stop: str | None, adjacent: bool) -> tuple[str, int | None]:
+        """A variable's pattern, and its kind of step for the C scanner (None: only the
+        regex can run it, a lazy repeat, or a value ending at a byte of a wider character)."""
         if stop == " " and name == "time_local":
-            return _STRICT["time_local"]
+            return _STRICT["time_local"], TIME
         if stop == " " and name in LIST_VARIABLES:
             item = _not(" ,\n", least="+")
-            return f"{item}(?:(?:, | : ){item})*+"
+            return f"{item}(?:(?:, | : ){item})*+", LIST
         if stop is None:
-            return "[^\\n]*?" if adjacent else "[^\\n]*+"
+            return ("[^\\n]*?", None) if adjacent else ("[^\\n]*+", REST)
+        plain = _plain_byte(stop)
         if self.escape == "json" and stop == '"':
-            return r'(?:[^"\\\n]|\\.)*+'
-        return _not(stop)
+            return r'(?:[^"\\\n]|\\.)*+', ESCAPED
+        return _not(stop), RUN if plain else None
+
+
+def _plain_byte(char: str) -> bool:
+    """Whether a character is one byte in the encoded text, and not the line's end."""
+    return char.isascii() and char != "\n"
 
 
 def variable_names(text: str) -> list[str]:

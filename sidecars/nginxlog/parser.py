@@ -1,9 +1,11 @@
 """Chunks of log lines in, the captured fields of each line out.
 
-The fast path runs one ``findall`` over a whole chunk (in C). A match can only start at a
+The regex path runs one ``findall`` over a whole chunk (in C). A match can only start at a
 line start and matches never overlap, so as many matches as lines means every line
 matched exactly once; otherwise the chunk is halved until the lines that do not match are
-found one by one.
+found one by one. Either way each line gets what matching it alone gives, which is what
+the C scanner (``_tally.c``) computes directly for formats whose expression never
+backtracks; the regex stays the reference and runs every other format.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .logformat import LogFormat
+from .logformat import LogFormat, Step
+from .native import scan_rows
 from .variables import FIELD_SOURCES
 
 __all__ = ["JsonLinesParser", "LineParser", "Parser", "Rows"]
@@ -26,10 +29,15 @@ _SLICE = 32 << 10
 class LineParser:
     """Parses lines of one NGINX format, capturing the given fields."""
 
-    def __init__(self, log_format: LogFormat, wanted: set[str]) -> None:
+    def __init__(self, log_format: LogFormat, wanted: set[str], native: bool = True) -> None:
         self.pattern = log_format.compile(wanted)
         self.fields = self.pattern.fields
         self.regex = self.pattern.regex
+        self.width = self.pattern.width
+        self.steps: tuple[Step, ...] | None = None
+        """What the C scanner runs instead of the regex, when built and able to."""
+        if native and scan_rows is not None:
+            self.steps = self.pattern.steps
 
     def scan(self, chunk: bytes, rows: Rows, bad: list[bytes], end: int | None = None) -> int:
         """Count the fields of every line of ``chunk[:end]`` (whole lines, each ending in a
@@ -38,6 +46,8 @@ class LineParser:
         Slices of about ``_SLICE`` bytes keep the cost of finding a bad line small; they
         are searched in place (``pos``/``endpos``), never copied."""
         end = len(chunk) if end is None else end
+        if self.steps is not None and scan_rows is not None:
+            return scan_rows(self.steps, self.width, chunk, end, rows, bad)
         lines, start = 0, 0
         while start < end:
             stop = chunk.find(b"\n", start + _SLICE, end) + 1 or end
@@ -58,7 +68,7 @@ class LineParser:
                 if hit is None:
                     bad.append(line)
                 else:
-                    rows.append(hit.groups())
+                    rows.append(hit.groups(b""))  # as findall: b"" for a path not there
             return lines
         middle = chunk.find(b"\n", (start + end) // 2, end) + 1
         if middle <= start or middle >= end:
@@ -70,6 +80,9 @@ class LineParser:
 
 class JsonLinesParser:
     """One JSON object a line, keys named after NGINX variables (``"status": 200``)."""
+
+    steps: tuple[Step, ...] | None = None
+    width = 0
 
     def __init__(self, wanted: set[str]) -> None:
         self.fields = tuple(sorted(wanted & set(FIELD_SOURCES)))

@@ -63,6 +63,16 @@ def test_a_large_chunk_with_rare_bad_lines() -> None:
     assert len(rows) == 20_000 - 21
 
 
+def test_a_request_without_a_path_reads_the_same_beside_a_bad_line() -> None:
+    """Lines matched one by one (the chunk has a bad line) give an empty path, as
+    ``findall`` does, never None, which the counting cannot join."""
+    parser = LineParser(LogFormat.parse('x "$request" $status'), {"method", "path", "status"})
+    for chunk in (b'x "GET" 200\n', b'x "GET" 200\nbad\n'):
+        rows: list[tuple[bytes, ...]] = []
+        parser.scan(chunk, rows, [])
+        assert rows == [(b"GET", b"", b"200")]
+
+
 def test_json_lines() -> None:
     parser = JsonLinesParser({"method", "status", "request_time"})
     rows: list[tuple[bytes, ...]] = []

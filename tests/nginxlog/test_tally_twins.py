@@ -52,3 +52,12 @@ def test_same_results_with_sizes(batches: list[list[tuple[bytes, ...]]]) -> None
 def test_same_results_without_sizes(batches: list[list[tuple[bytes, ...]]]) -> None:
     fields = ("method", "status", "request_time")
     assert _run(batches, True, fields) == _run(batches, False, fields)
+
+
+def test_rows_too_wide_for_the_c_twin_are_counted_by_python() -> None:
+    wide = tuple(f"$v{i}" for i in range(70))
+    rows = [(b"GET", b"200", b"12", b"0.1", b"7", *(b"x",) * 70)] * 3
+    assert _run([rows], True, FIELDS + wide) == _run([rows], False, FIELDS + wide)
+    narrow = [(b"GET", b"200", b"0.1", *(b"x",) * 70)] * 3  # no sizes: every field kept
+    fields = ("method", "status", "request_time", *wide)
+    assert _run([narrow], True, fields) == _run([narrow], False, fields)
