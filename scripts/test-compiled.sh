@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The ambassador's tests again, on its data path compiled (mypyc, and the C poller), and
-# nginxlog's C row counting against its Python twin, as pip
+# nginxlog's C row counting and C scanner against their Python twins, as pip
 # users get it: the manylinux wheel that scripts/build-wheels.sh makes (SIDECARS_COMPILE=1,
 # from the sdist, repaired by auditwheel), installed in a fresh virtual environment, and the
 # tests run from a copy outside the checkout, so that `import sidecars` can only find the wheel.
@@ -31,7 +31,8 @@ mkdir "$work/tests"
 cp tests/__init__.py tests/promtool.py "$work/tests/"
 cp -R tests/ambassador "$work/tests/"
 mkdir "$work/tests/nginxlog"
-cp tests/nginxlog/__init__.py tests/nginxlog/test_tally_twins.py "$work/tests/nginxlog/"
+cp tests/nginxlog/__init__.py tests/nginxlog/conftest.py tests/nginxlog/test_tally_twins.py \
+  tests/nginxlog/test_scan_twins.py "$work/tests/nginxlog/"
 python3 - "$work/pyproject.toml" <<'PY'
 import sys, tomllib
 options = tomllib.load(open("pyproject.toml", "rb"))["tool"]["pytest"]["ini_options"]
@@ -46,4 +47,4 @@ case $where in
   *) echo "test-compiled: the compiled module is not the wheel's: $where (checkout: $root)" >&2; exit 1 ;;
 esac
 SIDECARS_COMPILED=1 "$work/venv/bin/python" -m pytest -p no:cacheprovider \
-  tests/ambassador tests/nginxlog/test_tally_twins.py "$@"
+  tests/ambassador tests/nginxlog/test_tally_twins.py tests/nginxlog/test_scan_twins.py "$@"
