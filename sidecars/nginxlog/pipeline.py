@@ -10,6 +10,7 @@ from sidecars import HelperContext
 from .feed import Feed
 from .metrics import InputStats, StoreView
 from .namespaces import Namespace, label_names_for, wanted_for
+from .parser import LineParser, Parser
 from .plan import build_parser, label_names, wanted_fields
 from .routes import RouteRules
 from .settings import METRIC_FIELDS, NginxLogSettings
@@ -35,6 +36,7 @@ def pipeline(
             "escape": log_format.escape,
             "fields": parser.fields,
             "row_counting": TWIN,
+            "line_matching": matching(parser),
         },
     )
     labels = label_names_for(namespace, label_names(settings, namespace.inputs))
@@ -73,3 +75,10 @@ class _PrintingFeed(Feed):
         sys.stdout.buffer.write(chunk if end is None else memoryview(chunk)[:end])
         sys.stdout.flush()
         super().lines(chunk, end)
+
+
+def matching(parser: Parser) -> str:
+    """What matches the lines: the C scanner, the regex, or the JSON decoder."""
+    if not isinstance(parser, LineParser):
+        return "json"
+    return "C scanner" if parser.steps is not None else "regex"

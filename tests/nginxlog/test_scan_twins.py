@@ -5,6 +5,7 @@ missing fields, \\r, NUL, very long fields, bad numbers)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -16,6 +17,7 @@ from sidecars.nginxlog.parser import LineParser
 from sidecars.nginxlog.routes import RouteRules
 from sidecars.nginxlog.store import Store
 from sidecars.nginxlog.tally import Tally
+from sidecars.testing import HelperProcess
 
 from .conftest import DETAILED, JSON_LOG, REFERENCE
 
@@ -220,3 +222,20 @@ def test_formats_the_regex_keeps() -> None:
     """Adjacent variables (a lazy repeat) and a request before a space can backtrack."""
     for text in ("$status$request_time", "$request $status", "x $request"):
         assert LineParser(LogFormat.parse(text), {"method", "status"}).steps is None
+
+
+@pytest.mark.parametrize(
+    ("log_format", "matching"),
+    [(REFERENCE, "C scanner"), ("$remote_addr $request $status", "regex")],
+)
+async def test_the_start_up_log_names_what_matches_the_lines(
+    log_format: str, matching: str, tmp_path: Path
+) -> None:
+    """An operator can tell whether a format got the scanner; ``$request`` followed by a
+    space is one the regex keeps."""
+    log = tmp_path / "access.log"
+    log.write_text("")
+    env = {"NGINXLOG_FORMAT": log_format, "NGINXLOG_FILES": str(log)}
+    async with HelperProcess("nginxlog", env) as helper:
+        entry = await helper.wait_log(lambda e: e.get("msg") == "log format read")
+    assert (entry["line_matching"], entry["row_counting"]) == (matching, "C")

@@ -56,8 +56,8 @@ def test_same_results_without_sizes(batches: list[list[tuple[bytes, ...]]]) -> N
 
 def test_rows_too_wide_for_the_c_twin_are_counted_by_python() -> None:
     wide = tuple(f"$v{i}" for i in range(70))
-    rows = [(b"GET", b"200", b"12", b"0.1", b"7", *(b"x",) * 70)] * 3
+    rows: list[tuple[bytes, ...]] = [(b"GET", b"200", b"12", b"0.1", b"7", *(b"x",) * 70)] * 3
     assert _run([rows], True, FIELDS + wide) == _run([rows], False, FIELDS + wide)
-    narrow = [(b"GET", b"200", b"0.1", *(b"x",) * 70)] * 3  # no sizes: every field kept
+    narrow: list[tuple[bytes, ...]] = [(b"GET", b"200", b"0.1", *(b"x",) * 70)] * 3  # all kept
     fields = ("method", "status", "request_time", *wide)
     assert _run([narrow], True, fields) == _run([narrow], False, fields)
