@@ -137,6 +137,8 @@ class CounterMetricFamily(Metric):
 
 
 class GaugeMetricFamily(Metric):
+    kind = "gauge"
+
     def __init__(
         self,
         name: str,
@@ -145,7 +147,7 @@ class GaugeMetricFamily(Metric):
         labels: Sequence[str] | None = None,
         unit: str = "",
     ) -> None:
-        super().__init__(name, documentation, "gauge", unit)
+        super().__init__(name, documentation, self.kind, unit)
         self._labelnames = _one_of(value, labels)
         if value is not None:
             self.add_metric([], value)
@@ -159,16 +161,7 @@ class GaugeMetricFamily(Metric):
 class UnknownMetricFamily(GaugeMetricFamily):
     """Exposed as ``untyped``: what the value means is the source's to say."""
 
-    def __init__(
-        self,
-        name: str,
-        documentation: str,
-        value: float | None = None,
-        labels: Sequence[str] | None = None,
-        unit: str = "",
-    ) -> None:
-        super().__init__(name, documentation, value, labels, unit)
-        self.type = "unknown"
+    kind = "unknown"
 
 
 class SummaryMetricFamily(Metric):

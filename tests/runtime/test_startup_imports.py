@@ -41,52 +41,20 @@ AMBASSADOR_TCP = tuple(
 no use for: the http exchange, TLS, the PROXY header, the DNS client, health checks, and
 the collector that loads with the first scrape."""
 
+_NONE_NEEDS = (
+    "aiohttp",
+    "cryptography",
+    "watchfiles",
+    "git",
+    "prometheus_client",
+    "encodings.idna",
+)
 UNUSED = {
-    "ambassador": (
-        "aiohttp",
-        "yaml",
-        "cryptography",
-        "watchfiles",
-        "git",
-        "prometheus_client",
-        "encodings.idna",
-        *AMBASSADOR_TCP,
-    ),
-    "gitsync": (
-        "aiohttp",
-        "yaml",
-        "cryptography",
-        "watchfiles",
-        "git",
-        "prometheus_client",
-        "encodings.idna",
-    ),
-    "injector": (
-        "aiohttp",
-        "cryptography",
-        "watchfiles",
-        "git",
-        "prometheus_client",
-        "encodings.idna",
-    ),
-    "nginxlog": (
-        "aiohttp",
-        "yaml",
-        "cryptography",
-        "watchfiles",
-        "git",
-        "prometheus_client",
-        "encodings.idna",
-    ),
-    "waitfor": (
-        "aiohttp",
-        "yaml",
-        "cryptography",
-        "watchfiles",
-        "git",
-        "prometheus_client",
-        "encodings.idna",
-    ),
+    "ambassador": (*_NONE_NEEDS, "yaml", *AMBASSADOR_TCP),
+    "gitsync": (*_NONE_NEEDS, "yaml"),
+    "injector": _NONE_NEEDS,
+    "nginxlog": (*_NONE_NEEDS, "yaml"),
+    "waitfor": (*_NONE_NEEDS, "yaml"),
 }
 """Packages (and ambassador modules) the smallest configuration of each helper does not
 use (the runtime writes ``/metrics`` itself, so none needs prometheus_client; every address
