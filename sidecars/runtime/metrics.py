@@ -35,13 +35,22 @@ class HelperRegistry:
 
     def __init__(self) -> None:
         self.names: dict[Collector, str] = {}
+        self.families: dict[Collector, set[str]] = {}
         self.failed: set[str] = set()
 
     def register(self, collector: Collector, name: str | None = None) -> None:
         """Add ``collector``; ``name`` labels its scrape metrics (default: its class name
-        without ``Collector``, lower-cased)."""
+        without ``Collector``, lower-cased). A family name that another collector's
+        ``describe()`` already gave is refused here, not found by Prometheus later."""
         if collector in self.names:
             raise ValueError(f"collector already registered: {collector!r}")
+        describe = getattr(collector, "describe", None)
+        families = {family.name for family in describe()} if callable(describe) else set()
+        taken_families = {n for names in self.families.values() for n in names}
+        taken_families.update(family.name for family in _scrape_families())
+        if clash := sorted(families & taken_families):
+            raise ValueError(f"metric families already registered: {', '.join(clash)}")
+        self.families[collector] = families
         wanted = name or type(collector).__name__.removesuffix("Collector").lower() or "collector"
         taken = set(self.names.values())
         label, number = wanted, 1
@@ -52,6 +61,7 @@ class HelperRegistry:
 
     def unregister(self, collector: Collector) -> None:
         self.names.pop(collector, None)
+        self.families.pop(collector, None)
 
     def collect(self) -> Iterator[Family]:
         success, duration = _scrape_families()

@@ -70,6 +70,12 @@ class ProcessCollector:
         ]
         return families
 
+    def describe(self) -> list[Metric]:
+        families = self.collect()
+        for family in families:
+            family.samples = []
+        return families
+
     def _boot_time(self) -> float:
         for line in (self.proc / "stat").read_bytes().splitlines():
             if line.startswith(b"btime "):

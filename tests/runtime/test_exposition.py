@@ -177,3 +177,15 @@ def test_a_new_registry_serves_the_process_families() -> None:
     scraped = text(new_registry().collect()).decode()
     assert "# TYPE process_cpu_seconds_total counter\n" in scraped
     assert 'sidecars_scrape_collector_success{collector="process"} 1.0\n' in scraped
+
+
+def test_a_family_name_registered_twice_is_refused_at_register() -> None:
+    """As prometheus_client's registry refuses a duplicated timeseries: two families of one
+    name would make the scrape invalid."""
+    registry = new_registry()
+    with pytest.raises(ValueError, match="process_cpu_seconds"):
+        registry.register(ProcessCollector())
+    served = cast(Any, registry)
+    prometheus_client.Counter("reloads", "Reloads.", registry=served)
+    with pytest.raises(ValueError, match="reloads"):
+        prometheus_client.Counter("reloads", "Reloads again.", registry=served)
