@@ -110,6 +110,7 @@ backend redis_out
   server s1 127.0.0.1:{redis}
 frontend http_in
   mode http
+  option forwardfor
   bind 127.0.0.1:{ports["haproxy"][2]}
   default_backend http_out
 backend http_out

@@ -230,6 +230,7 @@ backend tcp_out
   server s1 127.0.0.1:{p["nginx"]}
 frontend http_in
   mode http
+  option forwardfor
   bind 127.0.0.1:{p["ha_http"]}
   default_backend http_out
 backend http_out
