@@ -11,8 +11,8 @@ from ..runtime.families import (
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
+    shapes,
 )
-from ..runtime.metrics import shapes
 from .build import data_path, poller_kind
 
 if TYPE_CHECKING:

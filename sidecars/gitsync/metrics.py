@@ -11,9 +11,9 @@ from ..runtime.families import (
     CounterMetricFamily,
     GaugeMetricFamily,
     Metric,
+    shapes,
 )
 from ..runtime.histogram import Histogram
-from ..runtime.metrics import shapes
 
 BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 SYNC_OUTCOMES = ("success", "noop", "error")

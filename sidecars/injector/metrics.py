@@ -10,9 +10,9 @@ from ..runtime.families import (
     CounterMetricFamily,
     GaugeMetricFamily,
     Metric,
+    shapes,
 )
 from ..runtime.histogram import Histogram
-from ..runtime.metrics import shapes
 
 __all__ = ["OUTCOMES", "InjectorCollector", "InjectorStats"]
 

@@ -19,8 +19,8 @@ from ..runtime.families import (
     Metric,
     SummaryMetricFamily,
     UnknownMetricFamily,
+    shapes,
 )
-from ..runtime.metrics import shapes
 from .store import HIST_FIELDS, SUM_FIELDS, Series, Store
 from .summary import OBJECTIVES, Window
 

@@ -24,6 +24,7 @@ __all__ = [
     "Sample",
     "SummaryMetricFamily",
     "UnknownMetricFamily",
+    "shapes",
 ]
 
 _NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -229,3 +230,12 @@ class HistogramMetricFamily(Metric):
         if sum_value is not None and float(buckets[0][0]) >= 0:
             self.samples.append(Sample(self.name + "_count", values, buckets[-1][1], timestamp))
             self.samples.append(Sample(self.name + "_sum", values, sum_value, timestamp))
+
+
+def shapes(families: Iterable[Metric]) -> list[Metric]:
+    """``families`` without their samples: what a ``describe()`` yields, so that it says the
+    names, types, help and label names ``collect()`` uses but no value."""
+    shaped = list(families)
+    for family in shaped:
+        family.samples = []
+    return shaped

@@ -23,7 +23,6 @@ __all__ = [
     "described",
     "label_names",
     "new_registry",
-    "shapes",
 ]
 
 log = logging.getLogger("sidecars.runtime")
@@ -111,7 +110,7 @@ def described() -> list[Metric]:
     """What every helper's ``/metrics`` has besides its own families (the README lists
     them): build and readiness, each collector's scrape, and the process."""
     families: list[Metric] = [*RuntimeCollector(None).describe(), *_scrape_families()]
-    return families + shapes(ProcessCollector().collect())
+    return families + ProcessCollector().describe()
 
 
 class RuntimeCollector:
@@ -138,15 +137,6 @@ class RuntimeCollector:
             "sidecars_ready", "1 while /readyz answers 200.", labels=["helper"]
         )
         return [info, ready]
-
-
-def shapes(families: Iterable[Metric]) -> list[Metric]:
-    """``families`` without their samples: what a ``describe()`` yields, so that it says the
-    names, types, help and label names ``collect()`` uses but no value."""
-    shaped = list(families)
-    for family in shaped:
-        family.samples = []
-    return shaped
 
 
 def label_names(family: Metric) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ import os
 import resource
 from pathlib import Path
 
-from .families import CounterMetricFamily, GaugeMetricFamily, Metric
+from .families import CounterMetricFamily, GaugeMetricFamily, Metric, shapes
 
 __all__ = ["ProcessCollector"]
 
@@ -71,10 +71,7 @@ class ProcessCollector:
         return families
 
     def describe(self) -> list[Metric]:
-        families = self.collect()
-        for family in families:
-            family.samples = []
-        return families
+        return shapes(self.collect())
 
     def _boot_time(self) -> float:
         for line in (self.proc / "stat").read_bytes().splitlines():

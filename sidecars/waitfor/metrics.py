@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..runtime.families import Collector, CounterMetricFamily, GaugeMetricFamily, Metric
-from ..runtime.metrics import shapes
+from ..runtime.families import Collector, CounterMetricFamily, GaugeMetricFamily, Metric, shapes
 from .stats import TargetStats
 
 

@@ -13,6 +13,7 @@ import math
 import resource
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import prometheus_client
@@ -169,7 +170,7 @@ def test_process_families_are_prometheus_clients() -> None:
     assert got["process_max_fds"].samples[0].value == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def test_process_families_are_left_out_without_proc(tmp_path: Any) -> None:
+def test_process_families_are_left_out_without_proc(tmp_path: Path) -> None:
     assert ProcessCollector(tmp_path).collect() == []
 
 
